@@ -1,0 +1,263 @@
+package specutil
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/ocirun/ocirun/libcontainer/cgroups"
+)
+
+// Validate checks s (loaded from bundle) and returns the first problem found
+// as a *FieldError, checking fields in a fixed order.
+func Validate(s *specs.Spec, bundle string) error {
+	checks := []func(*specs.Spec, string) error{
+		checkVersion,
+		checkPresent,
+		checkRoot,
+		checkProcess,
+		checkNames,
+		checkMounts,
+		checkHooks,
+		checkNamespaces,
+		checkIDMappings,
+		checkTimeOffsets,
+		checkDevices,
+		checkCgroupsPath,
+	}
+	for _, check := range checks {
+		if err := check(s, bundle); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func problem(field, format string, args ...any) error {
+	return &FieldError{Field: field, Problem: fmt.Sprintf(format, args...)}
+}
+
+func checkVersion(s *specs.Spec, _ string) error {
+	if s.Version == "" {
+		return problem("ociVersion", "must not be empty")
+	}
+	major, rest, _ := strings.Cut(s.Version, ".")
+	if major != "1" || rest == "" {
+		return problem("ociVersion", "unsupported version %q: want 1.x", s.Version)
+	}
+	return nil
+}
+
+func checkPresent(s *specs.Spec, _ string) error {
+	switch {
+	case s.Process == nil:
+		return problem("process", "must be present")
+	case s.Root == nil:
+		return problem("root", "must be present")
+	case s.Linux == nil:
+		return problem("linux", "must be present")
+	}
+	return nil
+}
+
+func checkRoot(s *specs.Spec, bundle string) error {
+	if s.Root.Path == "" {
+		return problem("root.path", "must not be empty")
+	}
+	rootfs := AbsRootfs(s, bundle)
+	fi, err := os.Stat(rootfs)
+	if err != nil {
+		return &FieldError{Field: "root.path", Problem: fmt.Sprintf("stat %s: %v", rootfs, unwrapPath(err)), Err: err}
+	}
+	if !fi.IsDir() {
+		return problem("root.path", "%s is not a directory", rootfs)
+	}
+	return nil
+}
+
+// unwrapPath drops the *os.PathError wrapper whose path the caller already prints.
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// AbsRootfs returns root.path made absolute against the bundle directory.
+func AbsRootfs(s *specs.Spec, bundle string) string {
+	p := s.Root.Path
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(bundle, p)
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return filepath.Clean(p)
+}
+
+func checkProcess(s *specs.Spec, _ string) error {
+	p := s.Process
+	if !filepath.IsAbs(p.Cwd) {
+		return problem("process.cwd", "%q is not an absolute path", p.Cwd)
+	}
+	if len(p.Args) == 0 && p.CommandLine == "" {
+		return problem("process.args", "must not be empty")
+	}
+	seen := map[string]bool{}
+	for i, rl := range p.Rlimits {
+		field := fmt.Sprintf("process.rlimits[%d]", i)
+		if _, err := RlimitResource(rl.Type); err != nil {
+			return &FieldError{Field: field + ".type", Problem: err.Error(), Err: err}
+		}
+		if seen[rl.Type] {
+			return problem(field+".type", "duplicated rlimit %s", rl.Type)
+		}
+		seen[rl.Type] = true
+		if rl.Soft > rl.Hard {
+			return problem(field, "soft limit %d is greater than hard limit %d", rl.Soft, rl.Hard)
+		}
+	}
+	return nil
+}
+
+func checkNames(s *specs.Spec, _ string) error {
+	if hasNamespace(s, specs.UTSNamespace) {
+		return nil
+	}
+	if s.Hostname != "" {
+		return problem("hostname", "unable to set hostname without a private UTS namespace")
+	}
+	if s.Domainname != "" {
+		return problem("domainname", "unable to set domainname without a private UTS namespace")
+	}
+	return nil
+}
+
+func checkMounts(s *specs.Spec, _ string) error {
+	for i, m := range s.Mounts {
+		if m.Destination == "" {
+			return problem(fmt.Sprintf("mounts[%d].destination", i), "must not be empty")
+		}
+	}
+	return nil
+}
+
+func checkHooks(s *specs.Spec, _ string) error {
+	if s.Hooks == nil {
+		return nil
+	}
+	lists := []struct {
+		name  string
+		hooks []specs.Hook
+	}{
+		{"prestart", s.Hooks.Prestart},
+		{"createRuntime", s.Hooks.CreateRuntime},
+		{"createContainer", s.Hooks.CreateContainer},
+		{"startContainer", s.Hooks.StartContainer},
+		{"poststart", s.Hooks.Poststart},
+		{"poststop", s.Hooks.Poststop},
+	}
+	for _, l := range lists {
+		for i, h := range l.hooks {
+			field := fmt.Sprintf("hooks.%s[%d]", l.name, i)
+			if !filepath.IsAbs(h.Path) {
+				return problem(field+".path", "%q is not an absolute path", h.Path)
+			}
+			if h.Timeout != nil && *h.Timeout <= 0 {
+				return problem(field+".timeout", "must be greater than zero, not %d", *h.Timeout)
+			}
+		}
+	}
+	return nil
+}
+
+var knownNamespaces = map[specs.LinuxNamespaceType]bool{
+	specs.PIDNamespace:     true,
+	specs.NetworkNamespace: true,
+	specs.MountNamespace:   true,
+	specs.IPCNamespace:     true,
+	specs.UTSNamespace:     true,
+	specs.UserNamespace:    true,
+	specs.CgroupNamespace:  true,
+	specs.TimeNamespace:    true,
+}
+
+func checkNamespaces(s *specs.Spec, _ string) error {
+	seen := map[specs.LinuxNamespaceType]bool{}
+	for i, ns := range s.Linux.Namespaces {
+		field := fmt.Sprintf("linux.namespaces[%d]", i)
+		if !knownNamespaces[ns.Type] {
+			return problem(field+".type", "unknown namespace type %q", ns.Type)
+		}
+		if seen[ns.Type] {
+			return problem(field+".type", "duplicated namespace %q", ns.Type)
+		}
+		seen[ns.Type] = true
+		if ns.Path != "" && !filepath.IsAbs(ns.Path) {
+			return problem(field+".path", "%q is not an absolute path", ns.Path)
+		}
+	}
+	return nil
+}
+
+func checkIDMappings(s *specs.Spec, _ string) error {
+	l := s.Linux
+	userns, ok := namespace(s, specs.UserNamespace)
+	switch {
+	case !ok && len(l.UIDMappings) > 0:
+		return problem("linux.uidMappings", "requires a user namespace")
+	case !ok && len(l.GIDMappings) > 0:
+		return problem("linux.gidMappings", "requires a user namespace")
+	case ok && userns.Path == "" && len(l.UIDMappings) == 0:
+		return problem("linux.uidMappings", "a new user namespace needs uid mappings")
+	case ok && userns.Path == "" && len(l.GIDMappings) == 0:
+		return problem("linux.gidMappings", "a new user namespace needs gid mappings")
+	}
+	return nil
+}
+
+func checkTimeOffsets(s *specs.Spec, _ string) error {
+	if len(s.Linux.TimeOffsets) > 0 && !hasNamespace(s, specs.TimeNamespace) {
+		return problem("linux.timeOffsets", "requires a time namespace")
+	}
+	return nil
+}
+
+func checkDevices(s *specs.Spec, _ string) error {
+	for i, d := range s.Linux.Devices {
+		field := fmt.Sprintf("linux.devices[%d]", i)
+		switch d.Type {
+		case "c", "b", "u", "p":
+		default:
+			return problem(field+".type", "unknown device type %q: want one of c, b, u, p", d.Type)
+		}
+		if d.Path == "" {
+			return problem(field+".path", "must not be empty")
+		}
+	}
+	return nil
+}
+
+func checkCgroupsPath(s *specs.Spec, _ string) error {
+	if _, err := cgroups.CleanPath(s.Linux.CgroupsPath); err != nil {
+		return &FieldError{Field: "linux.cgroupsPath", Problem: err.Error(), Err: err}
+	}
+	return nil
+}
+
+func namespace(s *specs.Spec, typ specs.LinuxNamespaceType) (specs.LinuxNamespace, bool) {
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == typ {
+			return ns, true
+		}
+	}
+	return specs.LinuxNamespace{}, false
+}
+
+func hasNamespace(s *specs.Spec, typ specs.LinuxNamespaceType) bool {
+	_, ok := namespace(s, typ)
+	return ok
+}
