@@ -1,0 +1,332 @@
+package libcontainer
+
+// The Go side of `ocirun init`. The C constructor (nsenter/) has already put
+// this process in the container's namespaces and made it the container's pid
+// 1 (when there is a pid namespace). From here: read the init config, build
+// the root filesystem, talk to the parent over the sync socket (sync.go),
+// set up the process, block on the exec fifo, exec.
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/ocirun/ocirun/libcontainer/capabilities"
+	"github.com/ocirun/ocirun/libcontainer/rootfs"
+	"github.com/ocirun/ocirun/libcontainer/specutil"
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Init is the entry point of `ocirun init`. The caller has locked the main
+// goroutine to the main thread. It returns only on failure, after reporting
+// the error to the parent.
+func Init() error {
+	syncFd, err := envFd(envSyncPipe)
+	if err != nil {
+		return err
+	}
+	if lfd, err := envFd(envLogPipe); err == nil {
+		setupInitLogging(os.NewFile(uintptr(lfd), "log-pipe"), os.Getenv(envLogLevel))
+	}
+	cfg, err := readInitConfig()
+	if err == nil {
+		err = runInit(cfg, syncFd)
+	}
+	// Only reached on failure: hand the error to the parent as data.
+	writeSync(syncFd, syncError, err.Error())
+	return err
+}
+
+func envFd(name string) (int, error) {
+	fd, err := strconv.Atoi(os.Getenv(name))
+	if err != nil {
+		return -1, fmt.Errorf("%s: not an fd number: %w", name, err)
+	}
+	return fd, nil
+}
+
+func readInitConfig() (*initConfig, error) {
+	fd, err := envFd(envInitPipe)
+	if err != nil {
+		return nil, err
+	}
+	pipe := os.NewFile(uintptr(fd), "init-pipe")
+	defer pipe.Close()
+	var n [4]byte
+	if _, err := io.ReadFull(pipe, n[:]); err != nil {
+		return nil, fmt.Errorf("read init config: %w", err)
+	}
+	b := make([]byte, binary.LittleEndian.Uint32(n[:]))
+	if _, err := io.ReadFull(pipe, b); err != nil {
+		return nil, fmt.Errorf("read init config: %w", err)
+	}
+	var cfg initConfig
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return nil, fmt.Errorf("decode init config: %w", err)
+	}
+	return &cfg, nil
+}
+
+func isBind(m *specs.Mount) bool {
+	if m.Type == "bind" {
+		return true
+	}
+	for _, o := range m.Options {
+		if o == "bind" || o == "rbind" {
+			return true
+		}
+	}
+	return false
+}
+
+func runInit(cfg *initConfig, syncFd int) error {
+	s := cfg.Spec
+	p := s.Process
+	state := &specs.State{
+		Version: specs.Version, ID: cfg.ID, Status: specs.StateCreating,
+		Pid: cfg.Pid, Bundle: cfg.Bundle, Annotations: s.Annotations,
+	}
+	if !cfg.NoNewKeyring {
+		if _, err := unix.KeyctlJoinSessionKeyring("_ses." + cfg.ID); err != nil && !errors.Is(err, unix.ENOSYS) {
+			return fmt.Errorf("join session keyring: %w", err)
+		}
+	}
+	// A relative bind source is relative to the bundle, as in runc.
+	for i := range s.Mounts {
+		if m := &s.Mounts[i]; m.Source != "" && !filepath.IsAbs(m.Source) && isBind(m) {
+			m.Source = filepath.Join(cfg.Bundle, m.Source)
+		}
+	}
+	err := rootfs.Prepare(&rootfs.Config{
+		Spec:    s,
+		Rootfs:  cfg.Rootfs,
+		NoPivot: cfg.NoPivot,
+		BeforePivot: func() error {
+			if len(hookList(s.Hooks, hookPrestart))+len(hookList(s.Hooks, hookCreateRuntime)) > 0 {
+				if err := writeSync(syncFd, syncHooks, ""); err != nil {
+					return err
+				}
+				if err := expectSync(syncFd, syncHooksDone); err != nil {
+					return err
+				}
+			}
+			return runHooks(s.Hooks, hookCreateContainer, state)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if p.Terminal {
+		if err := setupConsole(syncFd, p.ConsoleSize); err != nil {
+			return err
+		}
+	}
+	if s.Hostname != "" {
+		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
+			return fmt.Errorf("set hostname: %w", err)
+		}
+	}
+	if s.Domainname != "" {
+		if err := unix.Setdomainname([]byte(s.Domainname)); err != nil {
+			return fmt.Errorf("set domainname: %w", err)
+		}
+	}
+	if err := writeSysctls(s.Linux.Sysctl); err != nil {
+		return err
+	}
+	if err := rootfs.Finalize(s); err != nil {
+		return err
+	}
+	path, err := lookPath(p)
+	if err != nil {
+		return err
+	}
+	if err := setupProcess(p); err != nil {
+		return err
+	}
+	if err := closeExtraFds(3 + cfg.PreserveFds); err != nil {
+		return err
+	}
+	if err := writeSync(syncFd, syncReady, ""); err != nil {
+		return err
+	}
+	unix.Close(syncFd)
+	return waitAndExec(path, p, s, state)
+}
+
+// setupProcess applies what the process config asks of the process itself,
+// ending with the user switch and capabilities.
+func setupProcess(p *specs.Process) error {
+	for _, rl := range p.Rlimits {
+		res, err := specutil.RlimitResource(rl.Type)
+		if err != nil {
+			return err
+		}
+		// syscall.Setrlimit (not unix.) so the Go runtime does not restore its
+		// own RLIMIT_NOFILE at exec.
+		if err := syscall.Setrlimit(res, &syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}); err != nil {
+			return fmt.Errorf("set %s: %w", rl.Type, err)
+		}
+	}
+	if p.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("set no_new_privs: %w", err)
+		}
+	}
+	caps, err := capabilities.New(p.Capabilities)
+	if err != nil {
+		return err
+	}
+	if err := caps.ApplyBounding(); err != nil {
+		return err
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("set keepcaps: %w", err)
+	}
+	if err := setUser(p.User); err != nil {
+		return err
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("clear keepcaps: %w", err)
+	}
+	if err := caps.ApplyCaps(); err != nil {
+		return err
+	}
+	if p.User.Umask != nil {
+		unix.Umask(int(*p.User.Umask))
+	} else {
+		unix.Umask(0o022)
+	}
+	if err := unix.Chdir(p.Cwd); err != nil {
+		return fmt.Errorf("chdir to cwd %q: %w", p.Cwd, err)
+	}
+	return nil
+}
+
+// setUser switches to the configured ids. The supplementary groups are set
+// explicitly, even when empty, so the caller's never leak in.
+func setUser(u specs.User) error {
+	groups := make([]int, len(u.AdditionalGids))
+	for i, g := range u.AdditionalGids {
+		groups[i] = int(g)
+	}
+	if err := syscall.Setgroups(groups); err != nil {
+		return fmt.Errorf("set additional gids %v: %w", u.AdditionalGids, err)
+	}
+	if err := syscall.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
+		return fmt.Errorf("set gid %d: %w", u.GID, err)
+	}
+	if err := syscall.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
+		return fmt.Errorf("set uid %d: %w", u.UID, err)
+	}
+	return nil
+}
+
+// writeSysctls writes linux.sysctl through the container's /proc/sys.
+func writeSysctls(sysctl map[string]string) error {
+	for k, v := range sysctl {
+		if strings.Contains(k, "..") || strings.HasPrefix(k, "/") {
+			return fmt.Errorf("config.json: linux.sysctl: invalid key %q", k)
+		}
+		path := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
+		if err := os.WriteFile(path, []byte(v), 0); err != nil {
+			return fmt.Errorf("set sysctl %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// lookPath resolves args[0] inside the container with the container's PATH,
+// so that a missing executable fails create rather than start.
+func lookPath(p *specs.Process) (string, error) {
+	name := p.Args[0]
+	if strings.Contains(name, "/") {
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(p.Cwd, name)
+		}
+		if err := isExecutable(name); err != nil {
+			return "", fmt.Errorf("exec %q: %w", p.Args[0], err)
+		}
+		return p.Args[0], nil
+	}
+	pathEnv := ""
+	for _, e := range p.Env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			pathEnv = v
+		}
+	}
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" {
+			dir = "."
+		}
+		if cand := filepath.Join(dir, name); isExecutable(cand) == nil {
+			return cand, nil
+		}
+	}
+	return "", fmt.Errorf("exec %q: %w", name, exec.ErrNotFound)
+}
+
+func isExecutable(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return errors.New("is a directory")
+	}
+	if fi.Mode()&0o111 == 0 {
+		return os.ErrPermission
+	}
+	return nil
+}
+
+// closeExtraFds marks every fd from first on close-on-exec, so the container
+// gets exactly 0-2 and the preserved ones.
+func closeExtraFds(first int) error {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("list fds: %w", err)
+	}
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err == nil && fd >= first {
+			unix.CloseOnExec(fd)
+		}
+	}
+	return nil
+}
+
+// waitAndExec blocks until `start` opens the exec fifo, runs the
+// startContainer hooks and execs the user process. An error is written to the
+// fifo for `start` to report.
+func waitAndExec(path string, p *specs.Process, s *specs.Spec, state *specs.State) error {
+	fifoFd, err := envFd(envFifoFd)
+	if err != nil {
+		return err
+	}
+	fifo, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fifoFd), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	unix.Close(fifoFd)
+	state.Status = specs.StateCreated
+	err = runHooks(s.Hooks, hookStartContainer, state)
+	if err == nil {
+		err = unix.Exec(path, p.Args, p.Env)
+		err = fmt.Errorf("exec %q: %w", p.Args[0], err)
+	}
+	unix.Write(fifo, []byte(err.Error()))
+	slog.Debug("init failed after start", "err", err)
+	os.Exit(1)
+	return nil
+}

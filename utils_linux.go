@@ -1,0 +1,67 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/ocirun/ocirun/libcontainer"
+	"github.com/ocirun/ocirun/libcontainer/specutil"
+	"github.com/urfave/cli/v2"
+)
+
+var errTTYDetach = errors.New("cannot allocate tty if ocirun will detach without setting console socket")
+
+// createOpts loads and validates the bundle's config and gathers the flags
+// shared by create and run.
+func createOpts(ctx *cli.Context) (*libcontainer.CreateOpts, error) {
+	bundle, err := filepath.Abs(ctx.String("bundle"))
+	if err != nil {
+		return nil, fmt.Errorf("resolve bundle path: %w", err)
+	}
+	s, err := specutil.Load(bundle)
+	if err != nil {
+		return nil, err
+	}
+	if err := specutil.Validate(s, bundle); err != nil {
+		return nil, err
+	}
+	if ctx.String("pidfd-socket") != "" {
+		return nil, errors.New("--pidfd-socket is not supported yet")
+	}
+	if n := ctx.Int("preserve-fds"); n < 0 {
+		return nil, fmt.Errorf("--preserve-fds: must not be negative, got %d", n)
+	}
+	return &libcontainer.CreateOpts{
+		Bundle:        bundle,
+		Spec:          s,
+		ConsoleSocket: ctx.String("console-socket"),
+		NoPivot:       ctx.Bool("no-pivot"),
+		NoNewKeyring:  ctx.Bool("no-new-keyring"),
+		PreserveFds:   ctx.Int("preserve-fds"),
+		Debug:         ctx.Bool("debug"),
+	}, nil
+}
+
+// writePidFile writes pid to path through a temporary file and a rename, so a
+// reader never sees a partial pid.
+func writePidFile(path string, pid int) error {
+	if path == "" {
+		return nil
+	}
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("write pid file: %w", err)
+	}
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return fmt.Errorf("write pid file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write pid file: %w", err)
+	}
+	return nil
+}
