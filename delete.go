@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/ocirun/ocirun/libcontainer"
 	"github.com/urfave/cli/v2"
 )
@@ -18,15 +16,6 @@ var deleteCommand = &cli.Command{
 		if err := checkArgs(ctx, 1, 1); err != nil {
 			return err
 		}
-		force := ctx.Bool("force")
-		c, err := libcontainer.LoadLocked(ctx.String("root"), containerID(ctx))
-		if errors.Is(err, libcontainer.ErrNotExist) && force {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		return c.Destroy(force)
+		return libcontainer.Delete(ctx.String("root"), containerID(ctx), ctx.Bool("force"))
 	},
 }

@@ -139,6 +139,10 @@ func (c *Container) startInit(o *CreateOpts) error {
 	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
 		return fmt.Errorf("create exec fifo: %w", err)
 	}
+	// Writable by any container user, whatever our umask made of it.
+	if err := os.Chmod(fifoPath, 0o622); err != nil {
+		return fmt.Errorf("create exec fifo: %w", err)
+	}
 	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)

@@ -147,6 +147,39 @@ func (c *Container) signalAll(sig unix.Signal) error {
 	return nil
 }
 
+// Delete deletes the container id (see Destroy). With force, an id that does
+// not exist is not an error. Either way it sweeps what creates of this id
+// that were killed before their state directory appeared left behind.
+func Delete(root, id string, force bool) error {
+	sweepStaleTmp(root, id)
+	c, err := LoadLocked(root, id)
+	if errors.Is(err, ErrNotExist) && force {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Destroy(force)
+}
+
+// sweepStaleTmp removes <root>/.tmp-<id>-* directories whose lock nobody
+// holds: a create killed between making and renaming one (newStateDir)
+// created nothing else yet.
+func sweepStaleTmp(root, id string) {
+	dirs, _ := filepath.Glob(filepath.Join(root, ".tmp-"+id+"-*"))
+	for _, d := range dirs {
+		f, err := os.OpenFile(d, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue
+		}
+		if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
+			os.RemoveAll(d)
+		}
+		f.Close()
+	}
+}
+
 // Destroy deletes the container: created and stopped ones always, running
 // and paused ones only with force. It kills what is left, removes the cgroup
 // and the state directory, then runs the poststop hooks. The caller holds the

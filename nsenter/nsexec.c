@@ -454,14 +454,30 @@ static void become_root(void)
 	debugf("became root in the user namespace");
 }
 
+/* join_cgroup2 moves the whole process into a cgroup2 directory (the slow way). */
+static void join_cgroup2(const char *dir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= sizeof(path))
+		die(ENAMETOOLONG, "join cgroup %s", dir);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "0", 1) != 1)
+		die(errno, "join cgroup: write %s", path);
+	close(fd);
+}
+
 /*
  * join_cgroups moves this (single-threaded) process into the container's v1
  * cgroups and opens its cgroup2 directory for the clone; it returns that
- * directory's fd or -1.
+ * directory's fd or -1. CLONE_INTO_CGROUP checks the cloning process's
+ * credentials, which in a user namespace no longer own the host's cgroups:
+ * with one, we join the cgroup2 directory now, before entering it.
  */
 static int join_cgroups(struct bootstrap *b)
 {
-	int fd;
+	int fd, user = (b->clone_flags & CLONE_NEWUSER) != 0;
 
 	for (size_t i = 0; i < b->ncgroups; i++) {
 		fd = open(b->cgroup_tasks[i], O_WRONLY | O_CLOEXEC);
@@ -473,6 +489,12 @@ static int join_cgroups(struct bootstrap *b)
 	}
 	if (b->cgroup_dir == NULL)
 		return -1;
+	for (size_t i = 0; i < b->njoins; i++)
+		user |= b->joins[i].type == CLONE_NEWUSER;
+	if (user) {
+		join_cgroup2(b->cgroup_dir);
+		return -1;
+	}
 	fd = open(b->cgroup_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		die(errno, "join cgroup: open %s", b->cgroup_dir);
@@ -487,9 +509,7 @@ static int join_cgroups(struct bootstrap *b)
 static pid_t clone_init(int cgroup_fd, const char *cgroup_dir)
 {
 	struct clone_args args = { 0 };
-	char path[PATH_MAX];
 	pid_t pid;
-	int fd;
 
 	if (cgroup_fd >= 0) {
 		/* With CLONE_PARENT the exit signal is our parent's choice: 0 here. */
@@ -499,12 +519,7 @@ static pid_t clone_init(int cgroup_fd, const char *cgroup_dir)
 		if (pid >= 0 || (errno != ENOSYS && errno != E2BIG && errno != EINVAL))
 			return pid;
 		debugf("clone3 into cgroup: %s; joining %s first", strerror(errno), cgroup_dir);
-		if ((size_t)snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup_dir) >= sizeof(path))
-			die(ENAMETOOLONG, "join cgroup %s", cgroup_dir);
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || write(fd, "0", 1) != 1)
-			die(errno, "join cgroup: write %s", path);
-		close(fd);
+		join_cgroup2(cgroup_dir);
 	}
 	/* The raw syscall: fork semantics (no new stack) without glibc's atfork handlers. */
 	return (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
