@@ -45,7 +45,6 @@ type CreateOpts struct {
 // initConfig is what the parent sends to `ocirun init` after the bootstrap.
 type initConfig struct {
 	ID           string      `json:"id"`
-	Pid          int         `json:"pid"` // the init's host pid, for hook states
 	Bundle       string      `json:"bundle"`
 	Rootfs       string      `json:"rootfs"`
 	Spec         *specs.Spec `json:"spec"`
@@ -240,7 +239,7 @@ func (c *Container) startInit(o *CreateOpts) error {
 		return err
 	}
 	cfg, err := json.Marshal(&initConfig{
-		ID: c.id, Pid: pid, Bundle: c.state.Bundle, Rootfs: c.state.Rootfs, Spec: s,
+		ID: c.id, Bundle: c.state.Bundle, Rootfs: c.state.Rootfs, Spec: s,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: n,
 	})
 	if err != nil {

@@ -92,9 +92,11 @@ func isBind(m *specs.Mount) bool {
 func runInit(cfg *initConfig, syncFd int) error {
 	s := cfg.Spec
 	p := s.Process
+	// Hooks run from here are in the container's namespaces: the spec has
+	// them see the init's pid as the container sees it.
 	state := &specs.State{
 		Version: specs.Version, ID: cfg.ID, Status: specs.StateCreating,
-		Pid: cfg.Pid, Bundle: cfg.Bundle, Annotations: s.Annotations,
+		Pid: os.Getpid(), Bundle: cfg.Bundle, Annotations: s.Annotations,
 	}
 	if !cfg.NoNewKeyring {
 		if _, err := unix.KeyctlJoinSessionKeyring("_ses." + cfg.ID); err != nil && !errors.Is(err, unix.ENOSYS) {
