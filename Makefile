@@ -1,0 +1,65 @@
+# ocirun: build, demo, tests and benchmark. `make help` lists the targets.
+# On a fresh machine, as root: `make demo` then `make test`.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := ocirun
+
+GO           ?= go
+RUNTIME      ?= ./ocirun
+TEST_TIMEOUT ?= 30m
+VERSION      := $(shell cat VERSION 2>/dev/null || echo unknown)
+COMMIT       := $(shell git rev-parse --verify -q HEAD 2>/dev/null || echo unknown)
+LDFLAGS      := -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
+export CGO_ENABLED := 1
+export GO
+
+# The demo and the bench build ./ocirun only when they are to run it (RUNTIME=/usr/sbin/runc
+# runs them against runc instead).
+RUNTIME_DEP := $(if $(filter ./ocirun ocirun $(CURDIR)/ocirun,$(RUNTIME)),ocirun,deps)
+
+.PHONY: all ocirun deps demo test unit integration bench fmt vet lint clean help
+
+all: ocirun
+
+help:
+	@echo "make [ocirun]  build ./ocirun (version $(VERSION), commit $(COMMIT))"
+	@echo "make demo      build, then run one container from a busybox bundle made here"
+	@echo "make test      unit tests, then the integration suite (root)"
+	@echo "make bench     ocirun beside runc and crun: run, create/start/delete, peak RSS (root)"
+	@echo "make fmt|vet|lint|clean|deps"
+	@echo "RUNTIME=/usr/sbin/runc make demo|bench  runs the demo or bench with another runtime"
+
+# Installs (as root, with apt-get) or names what the build and the tests need.
+deps:
+	@scripts/deps.sh build
+
+ocirun: deps
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o ocirun .
+
+demo: $(RUNTIME_DEP)
+	RUNTIME=$(RUNTIME) scripts/demo.sh
+
+test: deps
+	@if [ "$$(id -u)" -ne 0 ]; then \
+		echo "make test: the tests run real containers and must run as root (sudo make test)" >&2; \
+		exit 1; \
+	fi
+	pkgs=$$($(GO) list ./... | grep -v /tests/integration); $(GO) test $$pkgs
+	$(GO) test -count=1 -v -timeout $(TEST_TIMEOUT) ./tests/integration/
+
+bench: $(RUNTIME_DEP)
+	RUNTIME=$(RUNTIME) scripts/bench.sh
+
+fmt:
+	gofmt -s -w .
+
+vet: deps
+	$(GO) vet ./...
+
+lint: vet
+	@files=$$(gofmt -s -l .); \
+	if [ -n "$$files" ]; then echo "gofmt -s needed on:"; echo "$$files"; exit 1; fi
+
+clean:
+	rm -rf ocirun bench-results
