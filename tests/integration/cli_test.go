@@ -79,7 +79,7 @@ func TestKillSignalForms(t *testing.T) {
 	r := newRT(t)
 	for _, form := range [][]string{{"TERM"}, {"SIGTERM"}, {"15"}, {}} {
 		b := r.newBundle(func(b *bundle) {
-			b.script(`trap 'echo got > /out/term; exit 0' TERM; touch /out/ready; while :; do sleep 0.05; done`)
+			b.script(`trap 'echo got > /out/term; exit 0' TERM; echo ok > /out/ready; while :; do sleep 0.05; done`)
 		})
 		b.mustCreate()
 		r.must("start", b.ID)

@@ -215,10 +215,12 @@ func (b *bundle) waitStatus(want string) stateJSON {
 }
 
 // waitFile polls until path exists and returns its content.
+// waitFile waits until path exists and is not empty: a shell's `echo x > f`
+// creates f before it writes to it.
 func waitFile(t *testing.T, path string) string {
 	t.Helper()
-	if !poll(func() bool { _, err := os.Stat(path); return err == nil }) {
-		t.Fatalf("%s never appeared", path)
+	if !poll(func() bool { fi, err := os.Stat(path); return err == nil && fi.Size() > 0 }) {
+		t.Fatalf("%s never appeared (or stayed empty)", path)
 	}
 	return readFile(t, path)
 }

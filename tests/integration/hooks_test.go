@@ -161,7 +161,7 @@ func TestPoststartNotDuringCreate(t *testing.T) {
 	marker := filepath.Join(t.TempDir(), "poststart")
 	b := r.newBundle(func(b *bundle) {
 		b.script(`true`)
-		b.Spec.Hooks = &specs.Hooks{Poststart: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "touch " + marker}}}}
+		b.Spec.Hooks = &specs.Hooks{Poststart: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo ran > " + marker}}}}
 	})
 	b.mustCreate()
 	_, err := os.Stat(marker)

@@ -137,7 +137,7 @@ func TestRunForwardsSignals(t *testing.T) {
 	t.Parallel()
 	r := newRT(t)
 	b := r.newBundle(func(b *bundle) {
-		b.script(`trap 'echo term > /out/marker; exit 7' TERM; touch /out/ready; while :; do sleep 0.05; done`)
+		b.script(`trap 'echo term > /out/marker; exit 7' TERM; echo ok > /out/ready; while :; do sleep 0.05; done`)
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), cmdLimit)
 	defer cancel()

@@ -32,7 +32,7 @@ func inside(t *testing.T, mut func(b *bundle), script string) string {
 func startWaiting(t *testing.T, r *rt, mut func(b *bundle), script string) (*bundle, int) {
 	t.Helper()
 	b := r.newBundle(func(b *bundle) {
-		b.script(script + `; touch /out/ready; while [ ! -e /out/stop ]; do sleep 0.05; done`)
+		b.script(script + `; echo ok > /out/ready; while [ ! -e /out/stop ]; do sleep 0.05; done`)
 		if mut != nil {
 			mut(b)
 		}
