@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -51,6 +52,9 @@ type initConfig struct {
 	NoPivot      bool        `json:"noPivot,omitempty"`
 	NoNewKeyring bool        `json:"noNewKeyring,omitempty"`
 	PreserveFds  int         `json:"preserveFds,omitempty"`
+	// BindFds maps an index in Spec.Mounts to the fd of its bind source,
+	// opened by the parent as a detached mount (see openBindSources).
+	BindFds map[int]int `json:"bindFds,omitempty"`
 }
 
 // Create creates a container and leaves its init blocked on the exec fifo.
@@ -179,12 +183,29 @@ func (c *Container) startInit(o *CreateOpts) error {
 	}
 	defer logR.Close()
 
+	binds, err := openBindSources(s, c.state.Bundle)
+	if err != nil {
+		initC.Close()
+		syncC.Close()
+		logW.Close()
+		return err
+	}
+	defer func() {
+		for _, f := range binds {
+			f.Close()
+		}
+	}()
 	n := o.PreserveFds
-	extra := make([]*os.File, 0, n+4)
+	extra := make([]*os.File, 0, n+4+len(binds))
 	for i := 0; i < n; i++ {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved-fd-"+strconv.Itoa(3+i)))
 	}
 	extra = append(extra, initC, syncC, logW, fifo)
+	bindFds := make(map[int]int, len(binds))
+	for i, f := range binds {
+		bindFds[i] = 3 + len(extra)
+		extra = append(extra, f)
+	}
 	level := "info"
 	if o.Debug {
 		level = "debug"
@@ -240,7 +261,7 @@ func (c *Container) startInit(o *CreateOpts) error {
 	}
 	cfg, err := json.Marshal(&initConfig{
 		ID: c.id, Bundle: c.state.Bundle, Rootfs: c.state.Rootfs, Spec: s,
-		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: n,
+		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: n, BindFds: bindFds,
 	})
 	if err != nil {
 		return err
@@ -366,6 +387,44 @@ func (c *Container) syncWithInit(fd int, s *specs.Spec, o *CreateOpts) error {
 			return fmt.Errorf("sync: unexpected message %q", m.Type)
 		}
 	}
+}
+
+// openBindSources opens, as detached mounts, the bind sources of a container
+// that gets a new user namespace: its root may be unable to reach them by
+// path (a 0700 host directory), while we can. Init attaches them with
+// move_mount.
+func openBindSources(s *specs.Spec, bundle string) (map[int]*os.File, error) {
+	userns := false
+	for _, ns := range s.Linux.Namespaces {
+		userns = userns || ns.Type == specs.UserNamespace
+	}
+	if !userns {
+		return nil, nil
+	}
+	files := map[int]*os.File{}
+	for i := range s.Mounts {
+		m := &s.Mounts[i]
+		if !isBind(m) {
+			continue
+		}
+		src := m.Source
+		if !filepath.IsAbs(src) {
+			src = filepath.Join(bundle, src)
+		}
+		flags := unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC
+		if slices.Contains(m.Options, "rbind") {
+			flags |= unix.AT_RECURSIVE
+		}
+		fd, err := unix.OpenTree(unix.AT_FDCWD, src, uint(flags))
+		if err != nil {
+			for _, f := range files {
+				f.Close()
+			}
+			return nil, fmt.Errorf("open bind source %s: %w", src, err)
+		}
+		files[i] = os.NewFile(uintptr(fd), src)
+	}
+	return files, nil
 }
 
 func socketpair(typ int, name string) (parent, child *os.File, err error) {

@@ -77,6 +77,14 @@ func readInitConfig() (*initConfig, error) {
 	return &cfg, nil
 }
 
+func bindSources(fds map[int]int) map[int]*os.File {
+	files := make(map[int]*os.File, len(fds))
+	for i, fd := range fds {
+		files[i] = os.NewFile(uintptr(fd), "bind-source-"+strconv.Itoa(i))
+	}
+	return files
+}
+
 func isBind(m *specs.Mount) bool {
 	if m.Type == "bind" {
 		return true
@@ -110,9 +118,10 @@ func runInit(cfg *initConfig, syncFd int) error {
 		}
 	}
 	err := rootfs.Prepare(&rootfs.Config{
-		Spec:    s,
-		Rootfs:  cfg.Rootfs,
-		NoPivot: cfg.NoPivot,
+		Spec:        s,
+		Rootfs:      cfg.Rootfs,
+		NoPivot:     cfg.NoPivot,
+		BindSources: bindSources(cfg.BindFds),
 		BeforePivot: func() error {
 			if len(hookList(s.Hooks, hookPrestart))+len(hookList(s.Hooks, hookCreateRuntime)) > 0 {
 				if err := writeSync(syncFd, syncHooks, ""); err != nil {

@@ -194,8 +194,11 @@ func TestApplyAndDestroyFake(t *testing.T) {
 	if got := read(t, f.p("cpuset/pods/c1/cpuset.mems")); got != "0" {
 		t.Errorf("cpuset.mems = %q, want 0 from the root", got)
 	}
-	if got := read(t, f.p("cpuset/pods/cpuset.cpus")); got != "" {
-		t.Errorf("pre-existing cpuset parent was written: %q", got)
+	// An empty cpuset parent must be filled first: the kernel refuses a
+	// child's cpus that are not within its parent's (and an empty cpuset
+	// can hold no task, so filling it takes nothing from its creator).
+	if got := read(t, f.p("cpuset/pods/cpuset.cpus")); got != "0-1" {
+		t.Errorf("empty pre-existing cpuset parent = %q, want 0-1 from the root", got)
 	}
 	pids, err := m.Pids()
 	if err != nil || !reflect.DeepEqual(pids, []int{4242}) {

@@ -136,8 +136,8 @@ func (m *Manager) Create() error {
 		if err := m.mkdirs(dir); err != nil {
 			return err
 		}
-		if m.Paths["cpuset"] == dir {
-			if err := initCpuset(m.Created[before:]); err != nil {
+		if m.Paths["cpuset"] == dir && len(m.Created) > before {
+			if err := initCpuset(dir); err != nil {
 				return err
 			}
 		}
@@ -200,18 +200,32 @@ func (m *Manager) mkdirs(dir string) error {
 	return nil
 }
 
-// initCpuset fills cpuset.cpus and cpuset.mems of new cpuset directories,
-// parents first, from the nearest ancestor that has them: the kernel refuses
-// tasks in a cpuset without cpus or mems.
-func initCpuset(created []string) error {
-	for _, d := range created {
-		for _, file := range []string{"cpuset.cpus", "cpuset.mems"} {
-			if cur, err := readTrimmed(filepath.Join(d, file)); err == nil && cur != "" {
-				continue
+// initCpuset fills cpuset.cpus and cpuset.mems of dir and of every empty
+// ancestor, top-down, from the nearest ancestor that has them: the kernel
+// refuses tasks in a cpuset without cpus or mems, and a child's values must
+// be within its parent's. An ancestor can be empty even if we did not create
+// it: another create may have just made it. Filling it with its parent's
+// values is what that create does too; a cpuset that has them is not touched.
+func initCpuset(dir string) error {
+	for _, file := range []string{"cpuset.cpus", "cpuset.mems"} {
+		var empty []string
+		for d := dir; ; d = filepath.Dir(d) {
+			cur, err := readTrimmed(filepath.Join(d, file))
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("inherit %s: %w", file, err)
 			}
-			val, err := inheritedValue(filepath.Dir(d), file)
+			if cur != "" {
+				break
+			}
+			if d == "/" {
+				return fmt.Errorf("inherit %s from %s: every ancestor is empty", file, dir)
+			}
+			empty = append(empty, d)
+		}
+		for _, d := range slices.Backward(empty) {
+			val, err := readTrimmed(filepath.Join(filepath.Dir(d), file))
 			if err != nil {
-				return err
+				return fmt.Errorf("inherit %s: %w", file, err)
 			}
 			if err := writeFile(d, file, val); err != nil {
 				return err

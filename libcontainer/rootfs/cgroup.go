@@ -92,7 +92,7 @@ func bindHierarchy(root *os.File, sub string, h hierarchy, own map[string]string
 		rel = r
 	}
 	source := path.Join(h.mountpoint, rel)
-	return mountBind(root, sub, source, MountOptions{
+	return mountBind(root, sub, source, nil, MountOptions{
 		Flags:      opts.Flags | unix.MS_BIND | unix.MS_REC,
 		ClearFlags: opts.ClearFlags,
 	})

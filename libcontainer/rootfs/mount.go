@@ -44,8 +44,9 @@ func mkdirAllInRoot(root *os.File, unsafePath string) (*os.File, error) {
 const lockedFlags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC |
 	unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME | unix.MS_RDONLY
 
-// mountEntry performs one mount of the config inside root.
-func mountEntry(root *os.File, m specs.Mount, s *specs.Spec) error {
+// mountEntry performs one mount of the config inside root. src, when not
+// nil, is the bind source already opened as a detached mount.
+func mountEntry(root *os.File, m specs.Mount, s *specs.Spec, src *os.File) error {
 	opts, err := ParseMountOptions(m.Options)
 	if err != nil {
 		return fmt.Errorf("mount %s on %s: %w", m.Source, m.Destination, err)
@@ -59,7 +60,7 @@ func mountEntry(root *os.File, m specs.Mount, s *specs.Spec) error {
 	dest := path.Clean("/" + m.Destination)
 	switch {
 	case opts.IsBind():
-		err = mountBind(root, dest, m.Source, opts)
+		err = mountBind(root, dest, m.Source, src, opts)
 	case m.Type == "cgroup":
 		err = mountCgroupV1(root, dest, opts, hasNamespace(s, specs.CgroupNamespace))
 	default:
@@ -85,10 +86,17 @@ func mountFs(root *os.File, dest, fstype, source string, opts MountOptions) erro
 	return afterMount(root, dest, opts)
 }
 
-// mountBind bind-mounts the host path source onto dest; a file source gets
-// a file target. Flags other than bind/rec need a second, remount step.
-func mountBind(root *os.File, dest, source string, opts MountOptions) error {
-	st, err := os.Stat(source)
+// mountBind bind-mounts the host path source (or the detached mount src)
+// onto dest; a file source gets a file target. Flags other than bind/rec
+// need a second, remount step.
+func mountBind(root *os.File, dest, source string, src *os.File, opts MountOptions) error {
+	var st os.FileInfo
+	var err error
+	if src != nil {
+		st, err = src.Stat()
+	} else {
+		st, err = os.Stat(source)
+	}
 	if err != nil {
 		return fmt.Errorf("stat bind source: %w", err)
 	}
@@ -102,7 +110,13 @@ func mountBind(root *os.File, dest, source string, opts MountOptions) error {
 		return fmt.Errorf("create mount point: %w", err)
 	}
 	defer target.Close()
-	if err := unix.Mount(source, fdPath(target), "", opts.Flags&(unix.MS_BIND|unix.MS_REC), ""); err != nil {
+	if src != nil {
+		err = unix.MoveMount(int(src.Fd()), "", int(target.Fd()), "",
+			unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+	} else {
+		err = unix.Mount(source, fdPath(target), "", opts.Flags&(unix.MS_BIND|unix.MS_REC), "")
+	}
+	if err != nil {
 		return err
 	}
 	if opts.Flags&^(unix.MS_BIND|unix.MS_REC|unix.MS_REMOUNT) != 0 {

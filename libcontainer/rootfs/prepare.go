@@ -21,6 +21,10 @@ type Config struct {
 	// BeforePivot runs after all mounts and devices are in place and before
 	// pivot_root (prestart/createRuntime/createContainer hooks); may be nil.
 	BeforePivot func() error
+	// BindSources holds, by index in Spec.Mounts, bind sources the runtime
+	// opened as detached mounts (open_tree OPEN_TREE_CLONE) because the
+	// container's user namespace may not be able to reach them by path.
+	BindSources map[int]*os.File
 }
 
 // Prepare builds the container's root filesystem and makes it the process's
@@ -39,8 +43,8 @@ func Prepare(c *Config) error {
 	}
 	defer root.Close()
 
-	for _, m := range c.Spec.Mounts {
-		if err := mountEntry(root, m, c.Spec); err != nil {
+	for i, m := range c.Spec.Mounts {
+		if err := mountEntry(root, m, c.Spec, c.BindSources[i]); err != nil {
 			return err
 		}
 	}
