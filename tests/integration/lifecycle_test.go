@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // TestRunSpecBundle starts from the runtime's own `spec` output and runs it.
@@ -185,4 +187,32 @@ func TestRunDetachPidFile(t *testing.T) {
 	}
 	createFile(t, filepath.Join(b.Out, "stop")).Close()
 	b.waitStatus("stopped")
+}
+
+// TestInitExeIsNotTheHostBinary: the container can reach the runtime's
+// binary through /proc/<init>/exe while init waits on the exec fifo
+// (CVE-2019-5736). It must be a view that cannot write to the host's file:
+// another inode, on another device, and opening it for writing fails.
+func TestInitExeIsNotTheHostBinary(t *testing.T) {
+	t.Parallel()
+	r := newRT(t)
+	b := r.newBundle(func(b *bundle) { b.script(`true`) })
+	b.mustCreate()
+	t.Cleanup(func() { r.run("delete", "--force", b.ID) })
+	pid := b.state().Pid
+	var host, exe unix.Stat_t
+	if err := unix.Stat(runtimeBin, &host); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Stat(fmt.Sprintf("/proc/%d/exe", pid), &exe); err != nil {
+		t.Fatal(err)
+	}
+	if exe.Dev == host.Dev && exe.Ino == host.Ino {
+		t.Fatalf("init %d runs the host binary %s itself (dev %d ino %d)", pid, runtimeBin, host.Dev, host.Ino)
+	}
+	f, err := os.OpenFile(fmt.Sprintf("/proc/%d/exe", pid), os.O_WRONLY, 0)
+	if err == nil {
+		f.Close()
+		t.Fatalf("opened /proc/%d/exe for writing", pid)
+	}
 }
