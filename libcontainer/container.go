@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/ocirun/ocirun/libcontainer/specutil"
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // Container is a handle on one container's state directory.
@@ -154,7 +157,21 @@ func List(root string) ([]*Container, error) {
 		if err != nil {
 			continue // removed meanwhile, or not ours
 		}
+		c.state.Owner = dirOwner(c.dir)
 		cs = append(cs, c)
 	}
 	return cs, nil
+}
+
+// dirOwner names the owner of a state directory, as runc's list shows it.
+func dirOwner(dir string) string {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return ""
+	}
+	uid := strconv.Itoa(int(st.Uid))
+	if u, err := user.LookupId(uid); err == nil {
+		return u.Username
+	}
+	return "#" + uid
 }
