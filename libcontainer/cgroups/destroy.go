@@ -14,7 +14,8 @@ import (
 const destroyTimeout = 5 * time.Second
 
 // Destroy removes the directories in Created, deepest first. A directory
-// that is already gone is fine. While a directory still holds processes,
+// that is already gone is fine, and so is a parent directory that now holds
+// another container's cgroup. While a directory still holds processes,
 // Destroy waits for them to exit (it does not kill them), for at most about
 // five seconds in all. It never removes a directory it did not create.
 // Directories it could not remove stay in Created.
@@ -22,8 +23,19 @@ func (m *Manager) Destroy() error {
 	deadline := time.Now().Add(destroyTimeout)
 	var kept []string
 	var errs []error
+	leaves := m.dirs()
 	for i := len(m.Created) - 1; i >= 0; i-- {
 		dir := m.Created[i]
+		if !slices.Contains(leaves, dir) {
+			// A parent we made: another container may have nested under
+			// it since (v1 says EBUSY while it has child cgroups). Then it
+			// is in use and stays; it is not ours to wait for.
+			if err := unix.Rmdir(dir); err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.ENOTEMPTY) {
+				errs = append(errs, fmt.Errorf("remove cgroup %s: %w", dir, err))
+				kept = append(kept, dir)
+			}
+			continue
+		}
 		if err := removeCgroup(dir, deadline); err != nil {
 			errs = append(errs, err)
 			kept = append(kept, dir)

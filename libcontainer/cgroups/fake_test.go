@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fakeRoot is a directory tree standing in for /sys/fs/cgroup, with the
@@ -361,5 +362,38 @@ func TestParseMountinfoEscapes(t *testing.T) {
 	mounts, err := parseMountinfo(strings.NewReader(mi))
 	if err != nil || len(mounts) != 1 || mounts[0].point != "/sys/fs/cgroup/with space" {
 		t.Fatalf("parseMountinfo = %+v, %v", mounts, err)
+	}
+}
+
+// TestDestroyLeavesSharedParent: a parent this manager created that another
+// container has nested under since is left in place at once (no waiting,
+// no error), while the container's own cgroup goes.
+func TestDestroyLeavesSharedParent(t *testing.T) {
+	f := newFakeRoot(t)
+	m := f.manager(t, "shared/c1", "c1")
+	if err := m.Apply(4242); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	for _, dir := range m.dirs() {
+		mkdir(t, filepath.Join(filepath.Dir(dir), "c2")) // a sibling container's cgroup
+		os.Remove(filepath.Join(dir, "cgroup.procs"))    // the kernel's files go with the dir
+		for _, name := range []string{"cpuset.cpus", "cpuset.mems"} {
+			os.Remove(filepath.Join(dir, name))
+		}
+	}
+	start := time.Now()
+	if err := m.Destroy(); err != nil {
+		t.Fatalf("Destroy: %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Destroy waited %v for a parent in use", d)
+	}
+	for _, dir := range m.dirs() {
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Errorf("%s still exists", dir)
+		}
+		if _, err := os.Stat(filepath.Join(filepath.Dir(dir), "c2")); err != nil {
+			t.Errorf("sibling cgroup: %v", err)
+		}
 	}
 }

@@ -178,7 +178,18 @@ func (m *Manager) dirs() []string {
 }
 
 // mkdirs creates dir and its missing parents, appending each to Created.
+// A parent that another container's delete removes between our look and our
+// mkdir (ENOENT) makes us look again.
 func (m *Manager) mkdirs(dir string) error {
+	for try := 0; ; try++ {
+		err := m.mkdirsOnce(dir)
+		if err == nil || !errors.Is(err, os.ErrNotExist) || try == 4 {
+			return err
+		}
+	}
+}
+
+func (m *Manager) mkdirsOnce(dir string) error {
 	var missing []string
 	for d := dir; ; d = filepath.Dir(d) {
 		if _, err := os.Lstat(d); err == nil {
