@@ -21,15 +21,9 @@ var createCommand = &cli.Command{
 	ArgsUsage: "<container-id>",
 	Flags:     createFlags,
 	Action: func(ctx *cli.Context) error {
-		if err := checkArgs(ctx, 1, 1); err != nil {
-			return err
-		}
-		opts, err := createOpts(ctx)
+		opts, err := createOpts(ctx, true)
 		if err != nil {
 			return err
-		}
-		if opts.Spec.Process.Terminal && opts.ConsoleSocket == "" {
-			return errTTYDetach
 		}
 		c, err := libcontainer.Create(ctx.String("root"), containerID(ctx), opts)
 		if err != nil {

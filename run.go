@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+
 	"github.com/ocirun/ocirun/libcontainer"
 	"github.com/urfave/cli/v2"
 )
@@ -12,19 +14,16 @@ var runCommand = &cli.Command{
 	Flags: append([]cli.Flag{
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the container has started"},
 		&cli.BoolFlag{Name: "no-subreaper", Usage: "accepted for runc compatibility (the init is our direct child)"},
-		&cli.BoolFlag{Name: "keep", Usage: "accepted for runc compatibility; not supported yet"},
+		&cli.BoolFlag{Name: "keep", Usage: "keep the container after it exits (not supported yet)"},
 	}, createFlags...),
 	Action: func(ctx *cli.Context) error {
-		if err := checkArgs(ctx, 1, 1); err != nil {
-			return err
-		}
-		opts, err := createOpts(ctx)
-		if err != nil {
-			return err
+		if ctx.Bool("keep") {
+			return errors.New("run --keep: keeping a container after it exits is not supported yet")
 		}
 		detach := ctx.Bool("detach")
-		if detach && opts.Spec.Process.Terminal && opts.ConsoleSocket == "" {
-			return errTTYDetach
+		opts, err := createOpts(ctx, detach)
+		if err != nil {
+			return err
 		}
 		code, err := libcontainer.Run(ctx.String("root"), containerID(ctx), opts, detach, func(pid int) error {
 			return writePidFile(ctx.String("pid-file"), pid)

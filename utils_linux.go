@@ -14,9 +14,13 @@ import (
 
 var errTTYDetach = errors.New("cannot allocate tty if ocirun will detach without setting console socket")
 
-// createOpts loads and validates the bundle's config and gathers the flags
-// shared by create and run.
-func createOpts(ctx *cli.Context) (*libcontainer.CreateOpts, error) {
+// createOpts checks the arguments, loads and validates the bundle's config
+// and gathers the flags shared by create and run. A terminal container that
+// will be detached needs a console socket to hand its pty to.
+func createOpts(ctx *cli.Context, detach bool) (*libcontainer.CreateOpts, error) {
+	if err := checkArgs(ctx, 1, 1); err != nil {
+		return nil, err
+	}
 	bundle, err := filepath.Abs(ctx.String("bundle"))
 	if err != nil {
 		return nil, fmt.Errorf("resolve bundle path: %w", err)
@@ -33,6 +37,9 @@ func createOpts(ctx *cli.Context) (*libcontainer.CreateOpts, error) {
 	}
 	if n := ctx.Int("preserve-fds"); n < 0 {
 		return nil, fmt.Errorf("--preserve-fds: must not be negative, got %d", n)
+	}
+	if detach && s.Process.Terminal && ctx.String("console-socket") == "" {
+		return nil, errTTYDetach
 	}
 	return &libcontainer.CreateOpts{
 		Bundle:        bundle,
