@@ -110,6 +110,10 @@ func TestList(t *testing.T) {
 	if len(row) < 4 || row[0] != b.ID || row[2] != "created" || row[3] != b.Dir {
 		t.Errorf("list row %q, want id, pid, created, bundle", lines[1])
 	}
+	// The owner of the state dir: the suite runs as root.
+	if row[len(row)-1] != "root" {
+		t.Errorf("list row %q, want owner root last", lines[1])
+	}
 
 	res = r.must("list", "--format", "json")
 	var list []stateJSON
