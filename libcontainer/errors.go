@@ -8,6 +8,4 @@ var (
 	ErrNotExist   = errors.New("container does not exist")
 	ErrNotRunning = errors.New("container not running")
 	ErrExist      = errors.New("container with given ID already exists")
-	ErrNotCreated = errors.New("container is not in created state")
-	ErrNotStopped = errors.New("container is not stopped")
 )
