@@ -152,6 +152,12 @@ func (c *Container) startInit(o *CreateOpts) error {
 	}
 	defer fifo.Close()
 	// The directories exist before init starts; init places itself in them.
+	// What Create is about to make is saved first, so that a create killed
+	// during Create leaves nothing delete cannot find.
+	c.state.Cgroup.Plan()
+	if err := c.state.write(c.dir); err != nil {
+		return err
+	}
 	err = c.state.Cgroup.Create()
 	if werr := c.state.write(c.dir); err == nil {
 		err = werr

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -24,8 +25,21 @@ func (m *Manager) Destroy() error {
 	var kept []string
 	var errs []error
 	leaves := m.dirs()
-	for i := len(m.Created) - 1; i >= 0; i-- {
-		dir := m.Created[i]
+	// What Create made, children first, then what a killed Create may
+	// have made before recording it (Planned), deepest first.
+	all := slices.Clone(m.Created)
+	slices.Reverse(all)
+	var planned []string
+	for _, d := range m.Planned {
+		if !slices.Contains(all, d) {
+			planned = append(planned, d)
+		}
+	}
+	slices.SortStableFunc(planned, func(a, b string) int {
+		return strings.Count(b, "/") - strings.Count(a, "/")
+	})
+	all = append(all, planned...)
+	for _, dir := range all {
 		if !slices.Contains(leaves, dir) {
 			// A parent we made: another container may have nested under
 			// it since (v1 says EBUSY while it has child cgroups). Then it
@@ -42,7 +56,7 @@ func (m *Manager) Destroy() error {
 		}
 	}
 	slices.Reverse(kept)
-	m.Created = kept
+	m.Created, m.Planned = kept, nil
 	return errors.Join(errs...)
 }
 

@@ -24,6 +24,9 @@ type Manager struct {
 	Paths map[string]string `json:"paths"`
 	// Created lists the directories this manager made, parents first.
 	Created []string `json:"created,omitempty"`
+	// Planned lists the directories Create is about to make (see Plan);
+	// Create clears it.
+	Planned []string `json:"planned,omitempty"`
 
 	// mounts and procDir serve Apply's rollback: they find the cgroups a
 	// process came from. They are set by New/NewAt and not saved.
@@ -131,6 +134,7 @@ func (m *Manager) Apply(pid int) (err error) {
 // Create makes the cgroup directories that are missing, recording them in
 // Created. A new cpuset gets its parent's cpus and mems.
 func (m *Manager) Create() error {
+	defer func() { m.Planned = nil }()
 	for _, dir := range m.dirs() {
 		before := len(m.Created)
 		if err := m.mkdirs(dir); err != nil {
@@ -143,6 +147,23 @@ func (m *Manager) Create() error {
 		}
 	}
 	return nil
+}
+
+// Plan records in Planned the directories that are missing now, i.e. those
+// Create is about to make. Saved before Create runs, it lets delete remove
+// what a create killed half-way made before it could record it in Created.
+func (m *Manager) Plan() {
+	m.Planned = nil
+	for _, dir := range m.dirs() {
+		for d := dir; d != "/" && d != "."; d = filepath.Dir(d) {
+			if _, err := os.Lstat(d); err == nil {
+				break
+			}
+			if !slices.Contains(m.Planned, d) {
+				m.Planned = append(m.Planned, d)
+			}
+		}
+	}
 }
 
 // Placement tells a process how to enter the cgroup by itself, which is how

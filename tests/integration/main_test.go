@@ -4,12 +4,15 @@
 package integration
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 var (
@@ -25,7 +28,46 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(subreaperEnv) != "" {
+		os.Exit(subreaperMain(os.Args[1:]))
+	}
 	os.Exit(runMain(m))
+}
+
+// subreaperEnv makes the test binary run as subreaperMain.
+const subreaperEnv = "OCIRUN_IT_SUBREAPER"
+
+// subreaperMain runs args as a child while being a child subreaper: it
+// writes the child's pid to fd 3, then reaps every descendant (orphans are
+// reparented to it) until none is left, and exits with the child's status.
+func subreaperMain(args []string) int {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "subreaper:", err)
+		return 125
+	}
+	c := exec.Command(args[0], args[1:]...)
+	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := c.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "subreaper:", err)
+		return 125
+	}
+	pidFile := os.NewFile(3, "pid")
+	fmt.Fprintln(pidFile, c.Process.Pid)
+	pidFile.Close()
+	code := 125
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, 0, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return code
+		}
+		if pid == c.Process.Pid {
+			code = ws.ExitStatus()
+		}
+	}
 }
 
 func runMain(m *testing.M) int {

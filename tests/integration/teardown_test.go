@@ -2,11 +2,14 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -46,22 +49,46 @@ func TestDeleteRemovesEverything(t *testing.T) {
 
 // killCreate starts `create`, SIGKILLs it once trigger returns, then checks
 // that `delete --force` cleans up and that the id can be used again.
+//
+// create runs under a subreaper (see subreaperMain), as it does under a
+// real manager (containerd's shim is one): the killed create's init is
+// orphaned, and a zombie keeps a v1 cgroup busy until it is reaped. This
+// machine's PID 1 reaps orphans only every few seconds.
 func killCreate(t *testing.T, r *rt, b *bundle, trigger func()) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), cmdLimit)
 	defer cancel()
-	c := r.cmd(ctx, "create", "--bundle", b.Dir, b.ID)
+	rc := r.cmd(ctx, "create", "--bundle", b.Dir, b.ID)
+	c := exec.CommandContext(ctx, os.Args[0], append([]string{rc.Path}, rc.Args[1:]...)...)
+	c.Env = append(os.Environ(), subreaperEnv+"=1")
 	out := createFile(t, filepath.Join(b.Dir, "killed-create.out"))
 	defer out.Close()
 	c.Stdout, c.Stderr = out, out
+	pidR, pidW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ExtraFiles = []*os.File{pidW}
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
+	pidW.Close()
+	var pid int
+	_, err = fmt.Fscan(pidR, &pid)
+	pidR.Close()
+	if err != nil {
+		_ = c.Process.Kill()
+		_ = c.Wait()
+		t.Fatalf("read the create pid from the subreaper: %v", err)
+	}
 	trigger()
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	res := r.run("delete", "--force", b.ID)
+	// delete --force has killed the init and the subreaper has reaped it;
+	// whatever else is left (an orphaned hook) is the test's to end.
 	_ = c.Process.Kill()
 	_ = c.Wait()
-
-	if res := r.run("delete", "--force", b.ID); res.Code != 0 {
+	if res.Code != 0 {
 		t.Fatalf("delete --force after killed create: %s", res)
 	}
 	assertNoLeftovers(t, r.root, b.ID, b.Dir)
