@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"time"
 
@@ -52,8 +51,8 @@ type initConfig struct {
 	NoPivot      bool        `json:"noPivot,omitempty"`
 	NoNewKeyring bool        `json:"noNewKeyring,omitempty"`
 	PreserveFds  int         `json:"preserveFds,omitempty"`
-	// BindFds maps an index in Spec.Mounts to the fd of its bind source,
-	// opened by the parent as a detached mount (see openBindSources).
+	// BindFds maps an index in Spec.Mounts to the fd of the detached mount
+	// the parent prepared for it (see openMountSources).
 	BindFds map[int]int `json:"bindFds,omitempty"`
 }
 
@@ -189,7 +188,7 @@ func (c *Container) startInit(o *CreateOpts) error {
 	}
 	defer logR.Close()
 
-	binds, err := openBindSources(s, c.state.Bundle)
+	binds, err := openMountSources(s, c.state.Bundle)
 	if err != nil {
 		initC.Close()
 		syncC.Close()
@@ -393,44 +392,6 @@ func (c *Container) syncWithInit(fd int, s *specs.Spec, o *CreateOpts) error {
 			return fmt.Errorf("sync: unexpected message %q", m.Type)
 		}
 	}
-}
-
-// openBindSources opens, as detached mounts, the bind sources of a container
-// that gets a new user namespace: its root may be unable to reach them by
-// path (a 0700 host directory), while we can. Init attaches them with
-// move_mount.
-func openBindSources(s *specs.Spec, bundle string) (map[int]*os.File, error) {
-	userns := false
-	for _, ns := range s.Linux.Namespaces {
-		userns = userns || ns.Type == specs.UserNamespace
-	}
-	if !userns {
-		return nil, nil
-	}
-	files := map[int]*os.File{}
-	for i := range s.Mounts {
-		m := &s.Mounts[i]
-		if !isBind(m) {
-			continue
-		}
-		src := m.Source
-		if !filepath.IsAbs(src) {
-			src = filepath.Join(bundle, src)
-		}
-		flags := unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC
-		if slices.Contains(m.Options, "rbind") {
-			flags |= unix.AT_RECURSIVE
-		}
-		fd, err := unix.OpenTree(unix.AT_FDCWD, src, uint(flags))
-		if err != nil {
-			for _, f := range files {
-				f.Close()
-			}
-			return nil, fmt.Errorf("open bind source %s: %w", src, err)
-		}
-		files[i] = os.NewFile(uintptr(fd), src)
-	}
-	return files, nil
 }
 
 func socketpair(typ int, name string) (parent, child *os.File, err error) {

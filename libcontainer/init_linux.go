@@ -20,6 +20,8 @@ import (
 	"strings"
 	"syscall"
 
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
 	"github.com/ocirun/ocirun/libcontainer/capabilities"
 	"github.com/ocirun/ocirun/libcontainer/rootfs"
 	"github.com/ocirun/ocirun/libcontainer/specutil"
@@ -118,10 +120,10 @@ func runInit(cfg *initConfig, syncFd int) error {
 		}
 	}
 	err := rootfs.Prepare(&rootfs.Config{
-		Spec:        s,
-		Rootfs:      cfg.Rootfs,
-		NoPivot:     cfg.NoPivot,
-		BindSources: bindSources(cfg.BindFds),
+		Spec:         s,
+		Rootfs:       cfg.Rootfs,
+		NoPivot:      cfg.NoPivot,
+		MountSources: bindSources(cfg.BindFds),
 		BeforePivot: func() error {
 			if len(hookList(s.Hooks, hookPrestart))+len(hookList(s.Hooks, hookCreateRuntime)) > 0 {
 				if err := writeSync(syncFd, syncHooks, ""); err != nil {
@@ -243,18 +245,45 @@ func setUser(u specs.User) error {
 	return nil
 }
 
-// writeSysctls writes linux.sysctl through the container's /proc/sys.
+// writeSysctls writes linux.sysctl through a procfs handle of our own
+// (pathrs-lite: a fresh procfs instance, checked against overmounts), never
+// through the container's /proc, which a hostile image or a racing mount
+// could redirect to another file (CVE-2025-52881).
 func writeSysctls(sysctl map[string]string) error {
+	if len(sysctl) == 0 {
+		return nil
+	}
+	proc, err := procfs.OpenProcRoot()
+	if err != nil {
+		return fmt.Errorf("open procfs: %w", err)
+	}
+	defer proc.Close()
 	for k, v := range sysctl {
 		if strings.Contains(k, "..") || strings.HasPrefix(k, "/") {
 			return fmt.Errorf("config.json: linux.sysctl: invalid key %q", k)
 		}
-		path := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
-		if err := os.WriteFile(path, []byte(v), 0); err != nil {
+		if err := writeProcFile(proc, "sys/"+strings.ReplaceAll(k, ".", "/"), v); err != nil {
 			return fmt.Errorf("set sysctl %s: %w", k, err)
 		}
 	}
 	return nil
+}
+
+func writeProcFile(proc *procfs.Handle, subpath, value string) error {
+	h, err := proc.OpenRoot(subpath)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	f, err := pathrs.Reopen(h, unix.O_WRONLY|unix.O_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(value)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // lookPath resolves args[0] inside the container with the container's PATH,

@@ -4,7 +4,8 @@
  * than one thread, which setns(CLONE_NEWUSER) and unshare(CLONE_NEWUSER)
  * require). Unless the environment variable _OCIRUN_INITPIPE names the init
  * pipe it returns at once; otherwise it joins and creates the container's
- * namespaces and forks the container init, which returns to Go.
+ * namespaces and forks the container init, which returns to Go. (A second,
+ * trivial role: see userns_holder.)
  *
  * The protocol on the init pipe (a SOCK_STREAM socketpair; P = the parent,
  * `ocirun create`; C = this code). The parent side is
@@ -609,7 +610,25 @@ static void nsexec(void)
 	_exit(0);
 }
 
+/*
+ * usernsHolder: with _OCIRUN_USERNS_HOLDER set, the process only exists to
+ * keep the user namespace it was started in (CLONE_NEWUSER, maps written by
+ * the parent) alive while the parent opens it for id-mapped mounts: it waits
+ * for EOF on stdin and exits, before the Go runtime starts.
+ */
+static void userns_holder(void)
+{
+	char c;
+
+	if (getenv("_OCIRUN_USERNS_HOLDER") == NULL)
+		return;
+	while (read(0, &c, 1) < 0 && errno == EINTR)
+		;
+	_exit(0);
+}
+
 __attribute__((constructor)) static void nsenter_init(void)
 {
+	userns_holder();
 	nsexec();
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,16 +31,21 @@ type hierarchy struct {
 
 const cgroupRoot = "/sys/fs/cgroup"
 
+// fsMount is a config mount of a fresh filesystem.
+func fsMount(fstype, source string) specs.Mount {
+	return specs.Mount{Type: fstype, Source: source}
+}
+
 func mountCgroupV1(root *os.File, dest string, opts MountOptions, cgroupNS bool) error {
 	hs, unified, err := hostHierarchies()
 	if err != nil {
 		return err
 	}
 	if unified {
-		return mountFs(root, dest, "cgroup2", "cgroup2", opts)
+		return mountFs(root, dest, fsMount("cgroup2", "cgroup2"), opts, nil)
 	}
-	tmpfsOpts := MountOptions{Flags: opts.Flags &^ unix.MS_RDONLY, Data: "mode=755"}
-	if err := mountFs(root, dest, "tmpfs", "cgroup", tmpfsOpts); err != nil {
+	tmpfsOpts := MountOptions{Flags: opts.Flags &^ unix.MS_RDONLY, DataOpts: []string{"mode=755"}}
+	if err := mountFs(root, dest, fsMount("tmpfs", "cgroup"), tmpfsOpts, nil); err != nil {
 		return fmt.Errorf("mount cgroup tmpfs: %w", err)
 	}
 	own, err := ownCgroups()
@@ -73,9 +79,9 @@ func mountCgroupV1(root *os.File, dest string, opts MountOptions, cgroupNS bool)
 
 func mountHierarchy(root *os.File, sub string, h hierarchy, opts MountOptions) error {
 	if h.v2 {
-		return mountFs(root, sub, "cgroup2", "cgroup2", MountOptions{Flags: opts.Flags})
+		return mountFs(root, sub, fsMount("cgroup2", "cgroup2"), MountOptions{Flags: opts.Flags}, nil)
 	}
-	return mountFs(root, sub, "cgroup", "cgroup", MountOptions{Flags: opts.Flags, Data: strings.Join(h.subsystems, ",")})
+	return mountFs(root, sub, fsMount("cgroup", "cgroup"), MountOptions{Flags: opts.Flags, DataOpts: h.subsystems}, nil)
 }
 
 func bindHierarchy(root *os.File, sub string, h hierarchy, own map[string]string, opts MountOptions) error {

@@ -35,17 +35,18 @@ func createDevices(root *os.File, s *specs.Spec) error {
 	old := unix.Umask(0)
 	defer unix.Umask(old)
 
+	// /dev of the image is populated only if it is a real directory.
+	dev, err := openDirNoSymlinks(root, "/dev")
+	if err != nil {
+		return fmt.Errorf("create devices: %w", err)
+	}
+	defer dev.Close()
 	userNS := hasNamespace(s, specs.UserNamespace)
 	for _, d := range specDevices(s) {
 		if err := createDevice(root, d, userNS); err != nil {
 			return fmt.Errorf("create device %s: %w", d.Path, err)
 		}
 	}
-	dev, err := mkdirAllInRoot(root, "/dev")
-	if err != nil {
-		return fmt.Errorf("create /dev: %w", err)
-	}
-	defer dev.Close()
 	for _, l := range devLinks {
 		if err := unix.Symlinkat(l[1], int(dev.Fd()), l[0]); err != nil && !errors.Is(err, unix.EEXIST) {
 			return fmt.Errorf("link /dev/%s to %s: %w", l[0], l[1], err)
@@ -110,21 +111,13 @@ func deviceMode(d specs.LinuxDevice) (uint32, error) {
 	default:
 		return 0, fmt.Errorf("unknown device type %q", d.Type)
 	}
-	fm := os.FileMode(0o666)
+	// fileMode holds the raw st_mode permission bits (as runc and
+	// containerd read it), not Go's os.FileMode flag layout.
+	perm := uint32(0o666)
 	if d.FileMode != nil {
-		fm = *d.FileMode
+		perm = uint32(*d.FileMode) & 0o7777
 	}
-	mode |= uint32(fm.Perm())
-	if fm&os.ModeSetuid != 0 {
-		mode |= unix.S_ISUID
-	}
-	if fm&os.ModeSetgid != 0 {
-		mode |= unix.S_ISGID
-	}
-	if fm&os.ModeSticky != 0 {
-		mode |= unix.S_ISVTX
-	}
-	return mode, nil
+	return mode | perm, nil
 }
 
 // createDevice makes one node with mknod in its resolved parent directory.
@@ -149,7 +142,7 @@ func createDevice(root *os.File, d specs.LinuxDevice, userNS bool) error {
 		err := unix.Mknodat(int(parent.Fd()), name, mode, int(rdev))
 		switch {
 		case errors.Is(err, unix.EEXIST):
-			return nil
+			return checkExistingDevice(parent, name, d, mode, rdev)
 		case errors.Is(err, unix.EPERM) && d.Type != "p":
 			return bindDevice(parent, name, d, mode, rdev)
 		case err != nil:
@@ -158,6 +151,25 @@ func createDevice(root *os.File, d specs.LinuxDevice, userNS bool) error {
 		return chownDevice(parent, name, d)
 	}
 	return bindDevice(parent, name, d, mode, rdev)
+}
+
+// checkExistingDevice accepts a node the image already has only if it is
+// the configured device; an empty regular file gets the host's node bound
+// onto it. A symlink, a directory or another device is refused, so that
+// nothing later uses it in the belief it is the device (CVE-2025-31133).
+func checkExistingDevice(parent *os.File, name string, d specs.LinuxDevice, mode uint32, rdev uint64) error {
+	var st unix.Stat_t
+	if err := unix.Fstatat(int(parent.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fmt.Errorf("stat existing node: %w", err)
+	}
+	switch {
+	case st.Mode&unix.S_IFMT == mode&unix.S_IFMT && (d.Type == "p" || st.Rdev == rdev):
+		return nil
+	case st.Mode&unix.S_IFMT == unix.S_IFREG && d.Type != "p":
+		return bindDevice(parent, name, d, mode, rdev)
+	}
+	return fmt.Errorf("the rootfs already has %s and it is not the device %s %d:%d (mode %#o)",
+		d.Path, d.Type, d.Major, d.Minor, st.Mode)
 }
 
 func chownDevice(parent *os.File, name string, d specs.LinuxDevice) error {

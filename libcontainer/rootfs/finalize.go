@@ -30,9 +30,9 @@ func BindConsole(slave *os.File) error {
 		return err
 	}
 	defer root.Close()
-	dev, err := mkdirAllInRoot(root, "/dev")
+	dev, err := openDirNoSymlinks(root, "/dev")
 	if err != nil {
-		return fmt.Errorf("create /dev: %w", err)
+		return fmt.Errorf("bind console: %w", err)
 	}
 	defer dev.Close()
 	fd, err := unix.Openat(int(dev.Fd()), "console", unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, 0o600)
@@ -88,6 +88,12 @@ func Finalize(s *specs.Spec) error {
 			return fmt.Errorf("make %s read-only: %w", p, err)
 		}
 	}
+	// Last: an unbindable "/" would refuse the binds above.
+	if s.Linux.RootfsPropagation != "" && hasNamespace(s, specs.MountNamespace) {
+		if err := unix.Mount("", "/", "", rootPropagation(s), ""); err != nil {
+			return fmt.Errorf("set propagation of the container's root: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -121,9 +127,9 @@ func maskPaths(root *os.File, paths []string) error {
 }
 
 func openDevNull(root *os.File) (*os.File, error) {
-	dev, err := pathrs.OpenatInRoot(root, "/dev")
+	dev, err := openDirNoSymlinks(root, "/dev")
 	if err != nil {
-		return nil, fmt.Errorf("open /dev: %w", err)
+		return nil, err
 	}
 	defer dev.Close()
 	fd, err := unix.Openat(int(dev.Fd()), "null", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)

@@ -29,8 +29,16 @@ type MountOptions struct {
 	// nil when no recursive option (rro, rnosuid, ...) was given.
 	RecAttr *unix.MountAttr
 	// Data is the comma-joined list of options that are not flags,
-	// passed to the filesystem.
-	Data string
+	// passed to the filesystem; DataOpts holds them one by one.
+	Data     string
+	DataOpts []string
+	// IDMap asks for an id-mapped mount (idmap); RecursiveIDMap for the
+	// whole tree (ridmap). The mapping comes from the mount's own
+	// uidMappings/gidMappings or the container's user namespace.
+	IDMap, RecursiveIDMap bool
+	// TmpCopyUp copies the destination's original content into the new
+	// tmpfs (tmpcopyup).
+	TmpCopyUp bool
 }
 
 // IsBind reports whether the options ask for a bind mount.
@@ -116,20 +124,12 @@ var recAttrFlags = map[string]recAttrOpt{
 	"rnorelatime":    {},                                               // no-op, as in runc
 }
 
-// unsupportedOpts are runc extensions this runtime does not implement yet.
-// Passing them to the filesystem as data would silently drop their meaning.
-var unsupportedOpts = map[string]bool{
-	"idmap":     true,
-	"ridmap":    true,
-	"tmpcopyup": true,
-}
-
 // ParseMountOptions compiles a spec mount's options. It is pure: flags to
 // set and clear, propagation changes, recursive attributes and the data
 // string. Options that are not flags become data; an option that looks like
 // a recursive variant of a flag ("r" + a known flag name) but is not a
-// supported recursive attribute is an error, as is a known runc extension
-// that is not implemented.
+// supported recursive attribute is an error. idmap, ridmap and tmpcopyup
+// are runtime extensions and never reach the filesystem.
 func ParseMountOptions(opts []string) (MountOptions, error) {
 	var (
 		mo   MountOptions
@@ -162,8 +162,16 @@ func ParseMountOptions(opts []string) (MountOptions, error) {
 			mo.RecAttr.Attr_clr = mo.RecAttr.Attr_clr&^a.set | a.clr
 			continue
 		}
-		if unsupportedOpts[o] {
-			return MountOptions{}, fmt.Errorf("parse mount option %q: not supported", o)
+		switch o {
+		case "idmap":
+			mo.IDMap = true
+			continue
+		case "ridmap":
+			mo.IDMap, mo.RecursiveIDMap = true, true
+			continue
+		case "tmpcopyup":
+			mo.TmpCopyUp = true
+			continue
 		}
 		if rest, ok := strings.CutPrefix(o, "r"); ok {
 			if _, isFlag := mountFlags[rest]; isFlag {
@@ -173,5 +181,6 @@ func ParseMountOptions(opts []string) (MountOptions, error) {
 		data = append(data, o)
 	}
 	mo.Data = strings.Join(data, ",")
+	mo.DataOpts = data
 	return mo, nil
 }

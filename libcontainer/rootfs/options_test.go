@@ -56,12 +56,12 @@ func TestParseMountOptions(t *testing.T) {
 		{
 			name: "tmpfs data keeps order",
 			opts: []string{"nosuid", "size=1m", "mode=755", "defaults"},
-			want: MountOptions{Flags: unix.MS_NOSUID, Data: "size=1m,mode=755"},
+			want: MountOptions{Flags: unix.MS_NOSUID, Data: "size=1m,mode=755", DataOpts: []string{"size=1m", "mode=755"}},
 		},
 		{
 			name: "unknown non-flag option goes to data",
 			opts: []string{"newinstance", "ptmxmode=0666", "gid=5"},
-			want: MountOptions{Data: "newinstance,ptmxmode=0666,gid=5"},
+			want: MountOptions{Data: "newinstance,ptmxmode=0666,gid=5", DataOpts: []string{"newinstance", "ptmxmode=0666", "gid=5"}},
 		},
 		{
 			name: "propagation in order",
@@ -103,19 +103,25 @@ func TestParseMountOptions(t *testing.T) {
 			wantErr: `"rsync"`,
 		},
 		{
-			name:    "idmap is not implemented",
-			opts:    []string{"rbind", "idmap"},
-			wantErr: `"idmap"`,
+			name: "idmap is a runtime option",
+			opts: []string{"rbind", "idmap"},
+			want: MountOptions{Flags: unix.MS_BIND | unix.MS_REC, IDMap: true},
 		},
 		{
-			name:    "tmpcopyup is not implemented",
-			opts:    []string{"tmpcopyup"},
-			wantErr: `"tmpcopyup"`,
+			name: "ridmap is recursive idmap",
+			opts: []string{"ridmap"},
+			want: MountOptions{IDMap: true, RecursiveIDMap: true},
+		},
+		{
+			name: "tmpcopyup is a runtime option",
+			opts: []string{"tmpcopyup", "size=1m"},
+			want: MountOptions{TmpCopyUp: true, Data: "size=1m", DataOpts: []string{"size=1m"}},
 		},
 		{
 			name: "r-prefixed data option that is no flag stays data",
 			opts: []string{"rootcontext=system_u:object_r:tmp_t:s0", "rsize=8192"},
-			want: MountOptions{Data: "rootcontext=system_u:object_r:tmp_t:s0,rsize=8192"},
+			want: MountOptions{Data: "rootcontext=system_u:object_r:tmp_t:s0,rsize=8192",
+				DataOpts: []string{"rootcontext=system_u:object_r:tmp_t:s0", "rsize=8192"}},
 		},
 		{
 			name: "empty option ignored",

@@ -21,10 +21,10 @@ type Config struct {
 	// BeforePivot runs after all mounts and devices are in place and before
 	// pivot_root (prestart/createRuntime/createContainer hooks); may be nil.
 	BeforePivot func() error
-	// BindSources holds, by index in Spec.Mounts, bind sources the runtime
+	// MountSources holds, by index in Spec.Mounts, bind sources the runtime
 	// opened as detached mounts (open_tree OPEN_TREE_CLONE) because the
 	// container's user namespace may not be able to reach them by path.
-	BindSources map[int]*os.File
+	MountSources map[int]*os.File
 }
 
 // Prepare builds the container's root filesystem and makes it the process's
@@ -44,7 +44,7 @@ func Prepare(c *Config) error {
 	defer root.Close()
 
 	for i, m := range c.Spec.Mounts {
-		if err := mountEntry(root, m, c.Spec, c.BindSources[i]); err != nil {
+		if err := mountEntry(root, m, c.Spec, c.MountSources[i]); err != nil {
 			return err
 		}
 	}
@@ -68,12 +68,6 @@ func Prepare(c *Config) error {
 	if err != nil {
 		return err
 	}
-	if mountNS {
-		// As runc: apply the root propagation again, now to the new "/".
-		if err := unix.Mount("", "/", "", rootPropagation(c.Spec), ""); err != nil {
-			return fmt.Errorf("set propagation of new root: %w", err)
-		}
-	}
 	if err := unix.Chdir("/"); err != nil {
 		return fmt.Errorf("chdir to new root: %w", err)
 	}
@@ -92,8 +86,8 @@ func hasNamespace(s *specs.Spec, t specs.LinuxNamespaceType) bool {
 	return false
 }
 
-// rootPropagation is linux.rootfsPropagation as mount flags, rslave by
-// default so nothing mounted in the container propagates to the host.
+// rootPropagation is linux.rootfsPropagation as mount flags (rslave when
+// empty).
 func rootPropagation(s *specs.Spec) uintptr {
 	if s.Linux != nil {
 		if p, ok := propagationFlags[s.Linux.RootfsPropagation]; ok {
@@ -103,23 +97,58 @@ func rootPropagation(s *specs.Spec) uintptr {
 	return unix.MS_SLAVE | unix.MS_REC
 }
 
-// prepareRoot sets the propagation of "/", makes the rootfs's parent mount
-// private (pivot_root refuses shared parents) and binds the rootfs onto
-// itself so it is a mount point.
+// isSharedRoot reports whether rootfsPropagation asks for a shared root.
+func isSharedRoot(s *specs.Spec) bool {
+	return rootPropagation(s)&unix.MS_SHARED != 0
+}
+
+// prepareRoot cuts propagation from the container's mount namespace to the
+// host, makes the rootfs's parent mount private (pivot_root refuses shared
+// parents) and binds the rootfs onto itself so it is a mount point.
+//
+// Nothing the runtime mounts inside the rootfs may reach the host, whatever
+// rootfsPropagation says: by default and for slave/private/unbindable every
+// mount becomes a slave (private for private/rprivate) before anything is
+// mounted. For shared/rshared the host's peer groups are kept, so that bind
+// volumes of shared host mounts stay peers of the host (a mount made in such
+// a volume inside the container shows on the host: what the user asked for),
+// but the rootfs bind itself is made private, so the runtime's own mounts
+// (/proc, /dev, /sys, ...) and the container's mounts elsewhere stay inside.
+// An explicit rootfsPropagation is applied to the new "/" last of all, in
+// Finalize, after masked and readonly paths (their binds fail under an
+// unbindable "/"); the default needs nothing more.
 func prepareRoot(c *Config) error {
 	if s := c.Spec.Linux; s != nil && s.RootfsPropagation != "" {
 		if _, ok := propagationFlags[s.RootfsPropagation]; !ok {
 			return fmt.Errorf("set root propagation: unknown rootfsPropagation %q", s.RootfsPropagation)
 		}
 	}
-	if err := unix.Mount("", "/", "", rootPropagation(c.Spec), ""); err != nil {
-		return fmt.Errorf("set propagation of /: %w", err)
+	shared := isSharedRoot(c.Spec)
+	if !shared {
+		flags := uintptr(unix.MS_SLAVE | unix.MS_REC)
+		if rootPropagation(c.Spec)&unix.MS_PRIVATE != 0 {
+			flags = unix.MS_PRIVATE | unix.MS_REC
+		}
+		if err := unix.Mount("", "/", "", flags, ""); err != nil {
+			return fmt.Errorf("set propagation of /: %w", err)
+		}
 	}
-	if err := parentMountPrivate(c.Rootfs); err != nil {
-		return err
+	if shared {
+		// pivot_root refuses a new root whose parent mount is shared. In
+		// the other modes nothing is shared any more, and the rootfs
+		// mount stays a slave of the host's (master:N), as in runc.
+		if err := parentMountPrivate(c.Rootfs); err != nil {
+			return err
+		}
 	}
 	if err := unix.Mount(c.Rootfs, c.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind rootfs %s onto itself: %w", c.Rootfs, err)
+	}
+	if shared {
+		// A bind of a shared mount joins its peer group: leave it.
+		if err := unix.Mount("", c.Rootfs, "", unix.MS_PRIVATE, ""); err != nil {
+			return fmt.Errorf("make rootfs mount private: %w", err)
+		}
 	}
 	return nil
 }

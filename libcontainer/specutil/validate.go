@@ -9,6 +9,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/ocirun/ocirun/libcontainer/cgroups"
+	"github.com/ocirun/ocirun/libcontainer/rootfs"
 )
 
 // Validate checks s (loaded from bundle) and returns the first problem found
@@ -138,9 +139,57 @@ func checkNames(s *specs.Spec, _ string) error {
 
 func checkMounts(s *specs.Spec, _ string) error {
 	for i, m := range s.Mounts {
+		field := fmt.Sprintf("mounts[%d]", i)
 		if m.Destination == "" {
-			return problem(fmt.Sprintf("mounts[%d].destination", i), "must not be empty")
+			return problem(field+".destination", "must not be empty")
 		}
+		opts, err := rootfs.ParseMountOptions(m.Options)
+		if err == nil {
+			err = opts.Check(m.Type)
+		}
+		if err != nil {
+			return problem(field+".options", "%v", err)
+		}
+		if err := checkIDMappedMount(s, m, opts.IDMap, field); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// noIDMapTypes are filesystems the kernel cannot id-map (or that are made
+// in the container's namespaces, where the runtime cannot prepare them).
+var noIDMapTypes = map[string]bool{
+	"proc": true, "sysfs": true, "mqueue": true, "devpts": true, "cgroup": true, "cgroup2": true,
+}
+
+// checkIDMappedMount checks an idmap/ridmap mount: mappings come in pairs,
+// and without its own mappings a mount takes the container's user
+// namespace mappings, so it needs a new user namespace.
+func checkIDMappedMount(s *specs.Spec, m specs.Mount, idmap bool, field string) error {
+	hasOwn := len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0
+	switch {
+	case len(m.UIDMappings) > 0 && len(m.GIDMappings) == 0:
+		return problem(field+".gidMappings", "must be given with uidMappings")
+	case len(m.GIDMappings) > 0 && len(m.UIDMappings) == 0:
+		return problem(field+".uidMappings", "must be given with gidMappings")
+	case !idmap && !hasOwn:
+		return nil
+	case noIDMapTypes[m.Type]:
+		return problem(field+".options", "idmap is not supported for %s mounts", m.Type)
+	}
+	for name, maps := range map[string][]specs.LinuxIDMapping{"uidMappings": m.UIDMappings, "gidMappings": m.GIDMappings} {
+		for j, mp := range maps {
+			if mp.Size == 0 {
+				return problem(fmt.Sprintf("%s.%s[%d].size", field, name, j), "must not be 0")
+			}
+		}
+	}
+	if hasOwn {
+		return nil
+	}
+	if userns, ok := namespace(s, specs.UserNamespace); !ok || userns.Path != "" {
+		return problem(field+".options", "idmap without uidMappings/gidMappings needs a new user namespace with mappings")
 	}
 	return nil
 }

@@ -287,3 +287,17 @@ func runToFilesNoFatal(r *rt, dir string, args ...string) int {
 	}
 	return -1
 }
+
+// copyRootfs gives the test its own writable copy of the shared busybox
+// rootfs (for images the test changes, or mount points the runtime has to
+// create) and points the bundle's root.path at it. It returns the copy's
+// path; the copy is removed with the test's temp dir.
+func (b *bundle) copyRootfs() string {
+	b.t.Helper()
+	dir := filepath.Join(b.t.TempDir(), "rootfs")
+	if out, err := exec.Command("cp", "-a", rootfsDir, dir).CombinedOutput(); err != nil {
+		b.t.Fatalf("copy rootfs: %v: %s", err, out)
+	}
+	b.Spec.Root.Path = dir
+	return dir
+}
