@@ -42,9 +42,10 @@ package libcontainer
 import (
 	"encoding/binary"
 	"fmt"
-	"os"
 	"strings"
 
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -147,15 +148,44 @@ func idMap(m []specs.LinuxIDMapping) []byte {
 // maps of process pid. setgroups is left as the kernel has it ("allow") since
 // we are privileged in the parent namespace.
 func writeIDMaps(pid int, s *specs.Spec) error {
-	if len(s.Linux.GIDMappings) > 0 {
-		if err := os.WriteFile(fmt.Sprintf("/proc/%d/gid_map", pid), idMap(s.Linux.GIDMappings), 0); err != nil {
-			return fmt.Errorf("write gid_map: %w", err)
-		}
+	if len(s.Linux.GIDMappings) == 0 && len(s.Linux.UIDMappings) == 0 {
+		return nil
 	}
-	if len(s.Linux.UIDMappings) > 0 {
-		if err := os.WriteFile(fmt.Sprintf("/proc/%d/uid_map", pid), idMap(s.Linux.UIDMappings), 0); err != nil {
-			return fmt.Errorf("write uid_map: %w", err)
+	// Through a procfs handle of our own, checked against overmounts,
+	// rather than whatever is mounted at /proc.
+	proc, err := procfs.OpenProcRoot()
+	if err != nil {
+		return fmt.Errorf("open procfs: %w", err)
+	}
+	defer proc.Close()
+	for _, m := range []struct {
+		file string
+		maps []specs.LinuxIDMapping
+	}{{"gid_map", s.Linux.GIDMappings}, {"uid_map", s.Linux.UIDMappings}} {
+		if len(m.maps) == 0 {
+			continue
+		}
+		if err := writePidFile(proc, pid, m.file, idMap(m.maps)); err != nil {
+			return fmt.Errorf("write %s: %w", m.file, err)
 		}
 	}
 	return nil
+}
+
+// writePidFile writes data to /proc/<pid>/<file> through proc.
+func writePidFile(proc *procfs.Handle, pid int, file string, data []byte) error {
+	h, err := proc.OpenPid(pid, file)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	f, err := pathrs.Reopen(h, unix.O_WRONLY|unix.O_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
