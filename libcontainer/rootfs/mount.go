@@ -3,6 +3,7 @@ package rootfs
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
@@ -63,6 +64,7 @@ func mountEntry(root *os.File, m specs.Mount, s *specs.Spec, src *os.File) error
 	case opts.IsBind():
 		err = opts.Check(m.Type)
 		if err == nil {
+			warnBindData(m, opts)
 			err = mountBind(root, dest, m.Source, src, opts)
 		}
 	case m.Type == "cgroup":
@@ -81,13 +83,28 @@ func mountEntry(root *os.File, m specs.Mount, s *specs.Spec, src *os.File) error
 // tmpcopyup means something only for tmpfs.
 func (o MountOptions) Check(fstype string) error {
 	bind := o.IsBind() || fstype == "bind"
-	if bind && len(o.DataOpts) > 0 {
-		return fmt.Errorf("mount option %q is not valid for a bind mount", o.DataOpts[0])
+	if bind {
+		// key=value options are the source filesystem's, which a bind
+		// cannot change (configs carry e.g. "mode=755" on binds: they are
+		// ignored with a warning, see warnBindData); a bare word that is
+		// no flag is most likely a misspelt flag.
+		for _, d := range o.DataOpts {
+			if !strings.Contains(d, "=") {
+				return fmt.Errorf("mount option %q is not valid for a bind mount", d)
+			}
+		}
 	}
 	if o.TmpCopyUp && (bind || fstype != "tmpfs") {
 		return errors.New("mount option \"tmpcopyup\" is only valid for tmpfs")
 	}
 	return nil
+}
+
+// warnBindData says which filesystem options of a bind mount have no effect.
+func warnBindData(m specs.Mount, opts MountOptions) {
+	for _, d := range opts.DataOpts {
+		slog.Warn(fmt.Sprintf("mount %s on %s: option %q has no effect on a bind mount: ignored", m.Source, m.Destination, d))
+	}
 }
 
 // fsMagic is the statfs type a mount must show after mounting, for the

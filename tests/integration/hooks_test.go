@@ -138,6 +138,14 @@ func TestHooksAllTypes(t *testing.T) {
 		if st.ID != b.ID || st.Bundle != b.Dir || st.Status == "" {
 			t.Errorf("%s hook state = %+v", l.name, st)
 		}
+		// runtime.md: these run after lifecycle step 2, when create "has
+		// finished": created (the runtime-tools hooks_stdin check too).
+		switch l.name {
+		case "prestart", "createRuntime", "createContainer":
+			if st.Status != "created" && !isRunc {
+				t.Errorf("%s hook state status %q, want created", l.name, st.Status)
+			}
+		}
 		// The pid is as seen from the namespace the hook runs in (runtime
 		// spec, state.md): the init is pid 1 in its own pid namespace.
 		wantPid := pid

@@ -599,6 +599,25 @@ func TestMountsUnknownOption(t *testing.T) {
 	}
 }
 
+// TestMountsBindDataOptionIgnored: a key=value option on a bind belongs to
+// the source filesystem, which a bind cannot change; configs carry such
+// options (the runtime-tools "mounts" program puts mode=755,size=1k on
+// binds), so the bind is made, with the option ignored and a warning.
+func TestMountsBindDataOptionIgnored(t *testing.T) {
+	t.Parallel()
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "f"), []byte("seen"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := mntRun(t, func(b *bundle) {
+		b.Spec.Mounts = append(b.Spec.Mounts, specs.Mount{Destination: "/data", Type: "bind", Source: src,
+			Options: []string{"rbind", "mode=755", "size=1k", "ro"}})
+	}, mntScript("cat /data/f"))
+	if !strings.Contains(out, "seen") {
+		t.Errorf("bind with data options not made: %q", out)
+	}
+}
+
 // TestMountsOrder: a mount on a path inside an earlier one goes on top of
 // it, in config order; its mount point is made inside the first tmpfs.
 func TestMountsOrder(t *testing.T) {
