@@ -357,7 +357,9 @@ func (c *Container) syncWithInit(fd int, s *specs.Spec, o *CreateOpts) error {
 		}
 		switch m.Type {
 		case syncHooks:
-			st := c.hookState(s, Creating)
+			// The lifecycle runs these hooks after step 2, when the
+			// runtime "has finished the create operation": created.
+			st := c.hookState(s, Created)
 			if err := runHooks(s.Hooks, hookPrestart, st); err != nil {
 				return err
 			}

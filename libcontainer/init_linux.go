@@ -105,7 +105,7 @@ func runInit(cfg *initConfig, syncFd int) error {
 	// Hooks run from here are in the container's namespaces: the spec has
 	// them see the init's pid as the container sees it.
 	state := &specs.State{
-		Version: specs.Version, ID: cfg.ID, Status: specs.StateCreating,
+		Version: specs.Version, ID: cfg.ID, Status: specs.StateCreated,
 		Pid: os.Getpid(), Bundle: cfg.Bundle, Annotations: s.Annotations,
 	}
 	if !cfg.NoNewKeyring {
