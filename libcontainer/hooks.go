@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os/exec"
 	"strings"
 	"time"
@@ -63,6 +64,26 @@ func runHooks(h *specs.Hooks, kind hookKind, st *specs.State) error {
 		}
 	}
 	return nil
+}
+
+// runHooksWarn runs every hook of kind even when some fail, each failure
+// being a warning: what runtime.md asks of poststop hooks ("the remaining
+// hooks and lifecycle continue as if the hook had succeeded").
+func runHooksWarn(h *specs.Hooks, kind hookKind, st *specs.State) {
+	hooks := hookList(h, kind)
+	if len(hooks) == 0 {
+		return
+	}
+	stateJSON, err := json.Marshal(st)
+	if err != nil {
+		slog.Warn(fmt.Sprintf("run %s hooks: %v", kind, err))
+		return
+	}
+	for i, hook := range hooks {
+		if err := runHook(hook, stateJSON); err != nil {
+			slog.Warn(fmt.Sprintf("run %s hook #%d (%s): %v", kind, i, hook.Path, err))
+		}
+	}
 }
 
 func runHook(h specs.Hook, stateJSON []byte) error {

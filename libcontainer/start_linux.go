@@ -3,7 +3,6 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,9 +48,12 @@ func (c *Container) Start() error {
 	if msg != "" {
 		return errors.New(msg)
 	}
-	// A failing poststart hook is a warning: the spec says the lifecycle goes on.
+	// runtime.md, lifecycle step 9: if a poststart hook fails, "the runtime
+	// MUST generate an error, stop the container, and continue the
+	// lifecycle at step 12" (which is delete's).
 	if err := runHooks(s.Hooks, hookPoststart, c.hookState(s, Running)); err != nil {
-		slog.Warn(err.Error())
+		unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
+		return err
 	}
 	return nil
 }
@@ -193,9 +195,7 @@ func (c *Container) Destroy(force bool) error {
 		return err
 	}
 	if serr == nil {
-		if err := runHooks(s.Hooks, hookPoststop, c.hookState(s, Stopped)); err != nil {
-			slog.Warn(err.Error())
-		}
+		runHooksWarn(s.Hooks, hookPoststop, c.hookState(s, Stopped))
 	}
 	return nil
 }

@@ -210,9 +210,16 @@ func TestHookTimeout(t *testing.T) {
 func TestFailingPoststopStillDeletes(t *testing.T) {
 	t.Parallel()
 	r := newRT(t)
+	marker := filepath.Join(t.TempDir(), "second-ran")
 	b := r.newBundle(func(b *bundle) {
 		b.script(`true`)
-		b.Spec.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "exit 1"}}}}
+		// runtime.md: a failing poststop hook is a warning, and "the
+		// remaining hooks and lifecycle continue as if the hook had
+		// succeeded": the second hook must still run.
+		b.Spec.Hooks = &specs.Hooks{Poststop: []specs.Hook{
+			{Path: "/bin/sh", Args: []string{"sh", "-c", "exit 1"}},
+			{Path: "/bin/sh", Args: []string{"sh", "-c", "touch " + marker}},
+		}}
 	})
 	b.mustCreate()
 	r.must("start", b.ID)
@@ -223,4 +230,32 @@ func TestFailingPoststopStillDeletes(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(r.root, b.ID)); err == nil {
 		t.Errorf("state dir left after delete")
 	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Errorf("the poststop hook after the failing one did not run: %v", err)
+	}
+}
+
+// TestFailingPoststartStopsContainer: runtime.md lifecycle step 9, "If any
+// poststart hook fails, the runtime MUST generate an error, stop the
+// container, and continue the lifecycle at step 12".
+func TestFailingPoststartStopsContainer(t *testing.T) {
+	t.Parallel()
+	r := newRT(t)
+	b := r.newBundle(func(b *bundle) {
+		b.script(`sleep 100`)
+		b.Spec.Hooks = &specs.Hooks{Poststart: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "exit 3"}}}}
+	})
+	b.mustCreate()
+	if isRunc {
+		t.Skip("runc 1.1 runs poststart hooks during create (see TestPoststartNotDuringCreate)")
+	}
+	res := r.run("start", b.ID)
+	if res.Code == 0 {
+		t.Fatalf("start with a failing poststart hook succeeded: %s", res)
+	}
+	if !strings.Contains(res.Stderr, "poststart") {
+		t.Errorf("error does not name the poststart hook: %s", res)
+	}
+	b.waitStatus("stopped")
+	r.must("delete", b.ID)
 }
