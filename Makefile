@@ -18,7 +18,7 @@ export GO
 # runs them against runc instead).
 RUNTIME_DEP := $(if $(filter ./ocirun ocirun $(CURDIR)/ocirun,$(RUNTIME)),ocirun,deps)
 
-.PHONY: all ocirun deps demo test unit integration bench fmt vet lint clean help
+.PHONY: all ocirun deps demo test unit integration conformance bench fmt vet lint clean help
 
 all: ocirun
 
@@ -26,6 +26,7 @@ help:
 	@echo "make [ocirun]  build ./ocirun (version $(VERSION), commit $(COMMIT))"
 	@echo "make demo      build, then run one container from a busybox bundle made here"
 	@echo "make test      unit tests, then the integration suite (root)"
+	@echo "make conformance  the OCI runtime-tools validation suite against ./ocirun (root)"
 	@echo "make bench     ocirun beside runc and crun: run, create/start/delete, peak RSS (root)"
 	@echo "make fmt|vet|lint|clean|deps"
 	@echo "RUNTIME=/usr/sbin/runc make demo|bench  runs the demo or bench with another runtime"
@@ -48,6 +49,12 @@ test: deps
 	pkgs=$$($(GO) list ./... | grep -v /tests/integration); $(GO) test $$pkgs
 	$(GO) test -count=1 -v -timeout $(TEST_TIMEOUT) ./tests/integration/
 
+# The runtime-tools validation programs, built from the module at the commit pinned in
+# tests/conformance/run.sh, run one by one against $(RUNTIME); the result is checked against
+# tests/conformance/expected-failures (each entry argued there).
+conformance: $(RUNTIME_DEP)
+	tests/conformance/run.sh $(abspath $(RUNTIME))
+
 bench: $(RUNTIME_DEP)
 	RUNTIME=$(RUNTIME) scripts/bench.sh
 
@@ -62,4 +69,4 @@ lint: vet
 	if [ -n "$$files" ]; then echo "gofmt -s needed on:"; echo "$$files"; exit 1; fi
 
 clean:
-	rm -rf ocirun bench-results
+	rm -rf ocirun bench-results build
