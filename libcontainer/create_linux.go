@@ -164,6 +164,9 @@ func (c *Container) startInit(o *CreateOpts) error {
 	if err != nil {
 		return fmt.Errorf("create cgroup: %w", err)
 	}
+	if err := c.state.Cgroup.Set(s.Linux.Resources); err != nil {
+		return fmt.Errorf("apply cgroup resources: %w", err)
+	}
 	exe, err := protectedExe()
 	if err != nil {
 		return err
@@ -262,6 +265,10 @@ func (c *Container) startInit(o *CreateOpts) error {
 		return fmt.Errorf("read init start time: %w", err)
 	}
 	if err := c.state.write(c.dir); err != nil {
+		return err
+	}
+	// Init waits for its config: its network namespace exists (netdev_linux.go).
+	if err := moveNetDevices(pid, s.Linux.NetDevices); err != nil {
 		return err
 	}
 	cfg, err := json.Marshal(&initConfig{
@@ -384,6 +391,10 @@ func (c *Container) syncWithInit(fd int, s *specs.Spec, o *CreateOpts) error {
 				}
 			}
 			if err := writeSync(fd, syncConsoleDone, ""); err != nil {
+				return err
+			}
+		case syncSeccomp:
+			if err := c.sendSeccompListener(s, fds); err != nil {
 				return err
 			}
 		case syncReady:

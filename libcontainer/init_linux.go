@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,6 +109,12 @@ func runInit(cfg *initConfig, syncFd int) error {
 		Version: specs.Version, ID: cfg.ID, Status: specs.StateCreated,
 		Pid: os.Getpid(), Bundle: cfg.Bundle, Annotations: s.Annotations,
 	}
+	// First of all, so that no hook we run and nothing we exec inherits an
+	// fd the caller leaked into ocirun, and before a seccomp profile could
+	// refuse close_range.
+	if err := closeExtraFds(3 + cfg.PreserveFds); err != nil {
+		return err
+	}
 	if !cfg.NoNewKeyring {
 		if _, err := unix.KeyctlJoinSessionKeyring("_ses." + cfg.ID); err != nil && !errors.Is(err, unix.ENOSYS) {
 			return fmt.Errorf("join session keyring: %w", err)
@@ -119,6 +126,7 @@ func runInit(cfg *initConfig, syncFd int) error {
 			m.Source = filepath.Join(cfg.Bundle, m.Source)
 		}
 	}
+	labelMounts(s) // lsm_linux.go
 	err := rootfs.Prepare(&rootfs.Config{
 		Spec:         s,
 		Rootfs:       cfg.Rootfs,
@@ -160,14 +168,25 @@ func runInit(cfg *initConfig, syncFd int) error {
 	if err := rootfs.Finalize(s); err != nil {
 		return err
 	}
+	// Inherited by the user process through execve: process_linux.go, lsm_linux.go.
+	if err := applyProcAttrs(s); err != nil {
+		return err
+	}
+	if err := applyExecLabels(p); err != nil {
+		return err
+	}
 	path, err := lookPath(p)
 	if err != nil {
+		return err
+	}
+	// linux.seccomp is loaded at one of two places: see seccomp_linux.go.
+	if err := initSeccomp(syncFd, s, seccompBeforeSetup); err != nil {
 		return err
 	}
 	if err := setupProcess(p); err != nil {
 		return err
 	}
-	if err := closeExtraFds(3 + cfg.PreserveFds); err != nil {
+	if err := initSeccomp(syncFd, s, seccompLast); err != nil {
 		return err
 	}
 	if err := writeSync(syncFd, syncReady, ""); err != nil {
@@ -177,8 +196,11 @@ func runInit(cfg *initConfig, syncFd int) error {
 	return waitAndExec(path, p, s, state)
 }
 
-// setupProcess applies what the process config asks of the process itself,
-// ending with the user switch and capabilities.
+// setupProcess applies what the process config asks of the process itself:
+// rlimits, no_new_privs, the bounding set, the user switch, the other
+// capability sets, the umask and the cwd. The process has been non-dumpable
+// since nsexec (CVE-2016-9962) and stays so until its execve, so nothing in
+// the container can read its memory, environ or fds meanwhile.
 func setupProcess(p *specs.Process) error {
 	for _, rl := range p.Rlimits {
 		res, err := specutil.RlimitResource(rl.Type)
@@ -188,7 +210,7 @@ func setupProcess(p *specs.Process) error {
 		// syscall.Setrlimit (not unix.) so the Go runtime does not restore its
 		// own RLIMIT_NOFILE at exec.
 		if err := syscall.Setrlimit(res, &syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}); err != nil {
-			return fmt.Errorf("set %s: %w", rl.Type, err)
+			return rlimitError(res, rl, err)
 		}
 	}
 	if p.NoNewPrivileges {
@@ -198,6 +220,9 @@ func setupProcess(p *specs.Process) error {
 	}
 	caps, err := capabilities.New(p.Capabilities)
 	if err != nil {
+		return err
+	}
+	if err := caps.CheckAvailable(); err != nil {
 		return err
 	}
 	if err := caps.ApplyBounding(); err != nil {
@@ -220,29 +245,70 @@ func setupProcess(p *specs.Process) error {
 	} else {
 		unix.Umask(0o022)
 	}
-	if err := unix.Chdir(p.Cwd); err != nil {
-		return fmt.Errorf("chdir to cwd %q: %w", p.Cwd, err)
+	return chdirInside(p.Cwd)
+}
+
+// rlimitError explains a failed setrlimit: raising a hard limit above the
+// runtime's own needs CAP_SYS_RESOURCE in the host's user namespace.
+func rlimitError(res int, rl specs.POSIXRlimit, err error) error {
+	var cur syscall.Rlimit
+	if errors.Is(err, unix.EPERM) && syscall.Getrlimit(res, &cur) == nil && rl.Hard > cur.Max {
+		return fmt.Errorf("set %s to soft %d, hard %d: %w (the hard limit is above the runtime's own, %d, and raising it needs CAP_SYS_RESOURCE)",
+			rl.Type, rl.Soft, rl.Hard, err, cur.Max)
+	}
+	return fmt.Errorf("set %s to soft %d, hard %d: %w", rl.Type, rl.Soft, rl.Hard, err)
+}
+
+// chdirInside changes to cwd and checks that it is inside the container's
+// root. A cwd of /proc/self/fd/N (or an image's link to one) would otherwise
+// land in whatever directory fd N of this process holds, a host directory if
+// an fd leaked in (CVE-2024-21626). Outside the root, getcwd(2) answers
+// "(unreachable)/...", which unix.Getwd reports as ENOENT.
+func chdirInside(cwd string) error {
+	if err := unix.Chdir(cwd); err != nil {
+		return fmt.Errorf("chdir to cwd %q: %w", cwd, err)
+	}
+	if _, err := unix.Getwd(); err != nil {
+		return fmt.Errorf("chdir to cwd %q: it is not inside the container's root (getcwd: %w)", cwd, err)
 	}
 	return nil
 }
 
-// setUser switches to the configured ids. The supplementary groups are set
-// explicitly, even when empty, so the caller's never leak in.
+// setUser switches to the configured ids exactly as given: numbers, never
+// looked up in the image's /etc/passwd or /etc/group. The supplementary
+// groups are set explicitly, even when empty, so the caller's never leak in.
+// The result is read back: an id the kernel took as "unchanged" ((uid_t)-1)
+// must not leave the process root.
 func setUser(u specs.User) error {
+	if u.UID == math.MaxUint32 || u.GID == math.MaxUint32 {
+		return fmt.Errorf("set user %d:%d: (uid_t)-1 is not a valid id", u.UID, u.GID)
+	}
 	groups := make([]int, len(u.AdditionalGids))
 	for i, g := range u.AdditionalGids {
 		groups[i] = int(g)
 	}
 	if err := syscall.Setgroups(groups); err != nil {
-		return fmt.Errorf("set additional gids %v: %w", u.AdditionalGids, err)
+		return fmt.Errorf("set additional gids %v: %w%s", u.AdditionalGids, err, unmappedHint(err))
 	}
 	if err := syscall.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
-		return fmt.Errorf("set gid %d: %w", u.GID, err)
+		return fmt.Errorf("set gid %d: %w%s", u.GID, err, unmappedHint(err))
 	}
 	if err := syscall.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
-		return fmt.Errorf("set uid %d: %w", u.UID, err)
+		return fmt.Errorf("set uid %d: %w%s", u.UID, err, unmappedHint(err))
+	}
+	r, e, s := unix.Getresuid()
+	rg, eg, sg := unix.Getresgid()
+	if want, wantg := int(u.UID), int(u.GID); r != want || e != want || s != want || rg != wantg || eg != wantg || sg != wantg {
+		return fmt.Errorf("set user %d:%d: the process has uids %d/%d/%d and gids %d/%d/%d", u.UID, u.GID, r, e, s, rg, eg, sg)
 	}
 	return nil
+}
+
+func unmappedHint(err error) string {
+	if errors.Is(err, unix.EINVAL) {
+		return " (not mapped in the container's user namespace)"
+	}
+	return ""
 }
 
 // writeSysctls writes linux.sysctl through a procfs handle of our own
@@ -331,15 +397,34 @@ func isExecutable(path string) error {
 }
 
 // closeExtraFds marks every fd from first on close-on-exec, so the container
-// gets exactly 0-2 and the preserved ones.
+// gets exactly 0-2 and the preserved ones, whatever the caller leaked into
+// the runtime. close_range(2) does it without listing /proc/self/fd, which by
+// now is the container's /proc (or, with no proc mount, the image's files);
+// kernels before 5.11 list the fds through a procfs handle of our own.
 func closeExtraFds(first int) error {
-	entries, err := os.ReadDir("/proc/self/fd")
+	err := unix.CloseRange(uint(first), math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) {
+		return fmt.Errorf("mark fds close-on-exec: %w", err)
+	}
+	proc, err := procfs.OpenProcRoot()
+	if err != nil {
+		return fmt.Errorf("list fds: open procfs: %w", err)
+	}
+	defer proc.Close()
+	dir, err := proc.OpenSelf("fd")
 	if err != nil {
 		return fmt.Errorf("list fds: %w", err)
 	}
-	for _, e := range entries {
-		fd, err := strconv.Atoi(e.Name())
-		if err == nil && fd >= first {
+	defer dir.Close()
+	names, err := dir.Readdirnames(-1)
+	if err != nil {
+		return fmt.Errorf("list fds: %w", err)
+	}
+	for _, name := range names {
+		if fd, err := strconv.Atoi(name); err == nil && fd >= first && fd != int(dir.Fd()) {
 			unix.CloseOnExec(fd)
 		}
 	}

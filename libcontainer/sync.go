@@ -12,6 +12,11 @@ package libcontainer
 //	parent->init "hooksDone" -       they succeeded (on failure the parent kills init)
 //	init->parent "console"   master  the pty master of a terminal container
 //	parent->init "consoleDone" -     it was handed to --console-socket (or kept by `run`)
+//	init->parent "seccomp"   notify  the seccomp filter with SCMP_ACT_NOTIFY rules is loaded:
+//	                                 hand its notify listener to linux.seccomp.listenerPath.
+//	                                 No reply: init goes on at once (a syscall it notifies
+//	                                 meanwhile waits for the agent); create fails if the
+//	                                 hand-off does
 //	init->parent "ready"     -       all set up; init now blocks opening exec.fifo
 //	init->parent "error"     -       message: why init failed; init exits 1
 //
@@ -31,6 +36,7 @@ const (
 	syncHooksDone   = "hooksDone"
 	syncConsole     = "console"
 	syncConsoleDone = "consoleDone"
+	syncSeccomp     = "seccomp"
 	syncReady       = "ready"
 	syncError       = "error"
 )

@@ -1,6 +1,7 @@
 package specutil
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/ocirun/ocirun/libcontainer/cgroups"
 	"github.com/ocirun/ocirun/libcontainer/rootfs"
+	"github.com/ocirun/ocirun/libcontainer/seccomp"
 )
 
 // Validate checks s (loaded from bundle) and returns the first problem found
@@ -20,6 +22,7 @@ func Validate(s *specs.Spec, bundle string) error {
 		checkPresent,
 		checkRoot,
 		checkProcess,
+		checkIdentity,
 		checkNames,
 		checkMounts,
 		checkHooks,
@@ -28,6 +31,9 @@ func Validate(s *specs.Spec, bundle string) error {
 		checkTimeOffsets,
 		checkDevices,
 		checkCgroupsPath,
+		checkResources,
+		checkProcAttrs,
+		checkSeccomp,
 	}
 	for _, check := range checks {
 		if err := check(s, bundle); err != nil {
@@ -293,6 +299,17 @@ func checkDevices(s *specs.Spec, _ string) error {
 func checkCgroupsPath(s *specs.Spec, _ string) error {
 	if _, err := cgroups.CleanPath(s.Linux.CgroupsPath); err != nil {
 		return &FieldError{Field: "linux.cgroupsPath", Problem: err.Error(), Err: err}
+	}
+	return nil
+}
+
+// checkSeccomp checks linux.seccomp with its package's pure validation.
+func checkSeccomp(s *specs.Spec, _ string) error {
+	var fe *seccomp.FieldError
+	if err := seccomp.Validate(s.Linux.Seccomp); errors.As(err, &fe) {
+		return problem("linux.seccomp."+fe.Field, "%s", fe.Problem)
+	} else if err != nil {
+		return &FieldError{Field: "linux.seccomp", Problem: err.Error(), Err: err}
 	}
 	return nil
 }
