@@ -179,6 +179,11 @@ func runInit(cfg *initConfig, syncFd int) error {
 	if err != nil {
 		return err
 	}
+	// The cwd must resolve inside the root; checked as root and before any
+	// seccomp profile (which may refuse getcwd), entered again as the user.
+	if err := chdirInside(p.Cwd); err != nil {
+		return err
+	}
 	// linux.seccomp is loaded at one of two places: see seccomp_linux.go.
 	if err := initSeccomp(syncFd, s, seccompBeforeSetup); err != nil {
 		return err
@@ -245,7 +250,10 @@ func setupProcess(p *specs.Process) error {
 	} else {
 		unix.Umask(0o022)
 	}
-	return chdirInside(p.Cwd)
+	if err := unix.Chdir(p.Cwd); err != nil {
+		return fmt.Errorf("chdir to cwd %q: %w", p.Cwd, err)
+	}
+	return nil
 }
 
 // rlimitError explains a failed setrlimit: raising a hard limit above the

@@ -592,3 +592,28 @@ func TestSeccompBadConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestSeccompBlocksRuntimeSyscall: a profile may refuse a syscall the
+// runtime itself uses while it sets up (here getcwd, as the runtime-tools
+// linux_seccomp program does): the container must still start, and the
+// process sees the refusal. With no_new_privs off the filter is loaded
+// before the user switch, so the runtime's own steps after it must not
+// need what the profile blocks.
+func TestSeccompBlocksRuntimeSyscall(t *testing.T) {
+	t.Parallel()
+	for _, nnp := range []bool{false, true} {
+		t.Run(fmt.Sprintf("no_new_privs=%v", nnp), func(t *testing.T) {
+			t.Parallel()
+			out := inside(t, func(b *bundle) {
+				b.Spec.Process.NoNewPrivileges = nnp
+				b.Spec.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{
+					{Names: []string{"getcwd"}, Action: specs.ActErrno, ErrnoRet: errnoRet(syscall.ENOSPC)},
+				}}
+			}, `pwd -P; echo rc=$?`)
+			// busybox's pwd -P prints getcwd's result: nothing when refused.
+			if strings.HasPrefix(out, "/") || !strings.Contains(out, "rc=") {
+				t.Errorf("container did not start, or getcwd was not refused inside: %q", out)
+			}
+		})
+	}
+}
