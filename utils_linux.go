@@ -38,7 +38,7 @@ func createOpts(ctx *cli.Context, detach bool) (*libcontainer.CreateOpts, error)
 	if n := ctx.Int("preserve-fds"); n < 0 {
 		return nil, fmt.Errorf("--preserve-fds: must not be negative, got %d", n)
 	}
-	if detach && s.Process.Terminal && ctx.String("console-socket") == "" {
+	if detach && s.Process != nil && s.Process.Terminal && ctx.String("console-socket") == "" {
 		return nil, errTTYDetach
 	}
 	return &libcontainer.CreateOpts{

@@ -147,7 +147,7 @@ func runInit(cfg *initConfig, syncFd int) error {
 	if err != nil {
 		return err
 	}
-	if p.Terminal {
+	if p != nil && p.Terminal {
 		if err := setupConsole(syncFd, p.ConsoleSize); err != nil {
 			return err
 		}
@@ -171,6 +171,17 @@ func runInit(cfg *initConfig, syncFd int) error {
 	// Inherited by the user process through execve: process_linux.go, lsm_linux.go.
 	if err := applyProcAttrs(s); err != nil {
 		return err
+	}
+	if p == nil {
+		// No process (config.md: required only when start is called):
+		// the container exists, start refuses, kill and delete end it.
+		if err := writeSync(syncFd, syncReady, ""); err != nil {
+			return err
+		}
+		unix.Close(syncFd)
+		for {
+			unix.Pause()
+		}
 	}
 	if err := applyExecLabels(p); err != nil {
 		return err

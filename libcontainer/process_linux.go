@@ -45,6 +45,9 @@ func applyProcAttrs(s *specs.Spec) error {
 			return err
 		}
 	}
+	if s.Process == nil {
+		return nil // the rest is the process's
+	}
 	if io := s.Process.IOPriority; io != nil {
 		prio, err := specutil.IOPrio(io)
 		if err != nil {

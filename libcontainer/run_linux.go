@@ -23,7 +23,7 @@ func Run(root, id string, o *CreateOpts, detach bool, created func(pid int) erro
 		signal.Notify(sigs)
 		defer signal.Stop(sigs)
 	}
-	o.KeepConsole = !detach && o.Spec.Process.Terminal && o.ConsoleSocket == ""
+	o.KeepConsole = !detach && o.Spec.Process != nil && o.Spec.Process.Terminal && o.ConsoleSocket == ""
 	c, err := Create(root, id, o)
 	if err != nil {
 		return -1, err

@@ -50,7 +50,7 @@ const (
 // listener to the parent.
 func initSeccomp(syncFd int, s *specs.Spec, stage seccompStage) error {
 	c := s.Linux.Seccomp
-	if seccomp.Disabled(c) || (stage == seccompLast) != s.Process.NoNewPrivileges {
+	if s.Process == nil || seccomp.Disabled(c) || (stage == seccompLast) != s.Process.NoNewPrivileges {
 		return nil
 	}
 	listener, err := seccomp.Init(c)

@@ -27,6 +27,10 @@ func (c *Container) Start() error {
 	if err != nil {
 		return err
 	}
+	if s.Process == nil {
+		// runtime.md: start "MUST generate an error if process was not set".
+		return errors.New("cannot start a container whose config.json has no process")
+	}
 	pidfd, err := c.openInit()
 	if err != nil {
 		return err

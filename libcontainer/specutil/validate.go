@@ -60,8 +60,6 @@ func checkVersion(s *specs.Spec, _ string) error {
 
 func checkPresent(s *specs.Spec, _ string) error {
 	switch {
-	case s.Process == nil:
-		return problem("process", "must be present")
 	case s.Root == nil:
 		return problem("root", "must be present")
 	case s.Linux == nil:
@@ -105,8 +103,14 @@ func AbsRootfs(s *specs.Spec, bundle string) string {
 	return filepath.Clean(p)
 }
 
+// checkProcess checks process, which is optional until start (config.md:
+// "REQUIRED when start is called"): without it the container is created and
+// start refuses.
 func checkProcess(s *specs.Spec, _ string) error {
 	p := s.Process
+	if p == nil {
+		return nil
+	}
 	if !filepath.IsAbs(p.Cwd) {
 		return problem("process.cwd", "%q is not an absolute path", p.Cwd)
 	}

@@ -110,7 +110,7 @@ func SchedAttr(sc *specs.Scheduler) (*unix.SchedAttr, error) {
 }
 
 func checkScheduler(s *specs.Spec) error {
-	if s.Process.Scheduler == nil {
+	if s.Process == nil || s.Process.Scheduler == nil {
 		return nil
 	}
 	_, err := SchedAttr(s.Process.Scheduler)
@@ -145,7 +145,7 @@ func IOPrio(p *specs.LinuxIOPriority) (int, error) {
 }
 
 func checkIOPriority(s *specs.Spec) error {
-	if s.Process.IOPriority == nil {
+	if s.Process == nil || s.Process.IOPriority == nil {
 		return nil
 	}
 	_, err := IOPrio(s.Process.IOPriority)
@@ -156,6 +156,9 @@ func checkIOPriority(s *specs.Spec) error {
 // apply to processes run by `exec`, never to the container's init, so
 // create and run do not apply it.
 func checkExecCPUAffinity(s *specs.Spec) error {
+	if s.Process == nil {
+		return nil
+	}
 	a := s.Process.ExecCPUAffinity
 	if a == nil {
 		return nil
@@ -531,7 +534,11 @@ func SELinuxEnabled(root string) bool {
 
 // checkLSM refuses labels the host under root cannot apply, and malformed ones.
 func checkLSM(s *specs.Spec, root string) error {
-	if p := s.Process.ApparmorProfile; p != "" {
+	var proc specs.Process
+	if s.Process != nil {
+		proc = *s.Process
+	}
+	if p := proc.ApparmorProfile; p != "" {
 		if strings.ContainsFunc(p, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 			return problem("process.apparmorProfile", "%q contains control characters", p)
 		}
@@ -540,7 +547,7 @@ func checkLSM(s *specs.Spec, root string) error {
 		}
 	}
 	labels := []struct{ field, label string }{
-		{"process.selinuxLabel", s.Process.SelinuxLabel},
+		{"process.selinuxLabel", proc.SelinuxLabel},
 		{"linux.mountLabel", s.Linux.MountLabel},
 	}
 	for _, l := range labels {

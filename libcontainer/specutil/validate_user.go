@@ -20,6 +20,9 @@ const invalidID = math.MaxUint32
 // negative) never get here: Load rejects them as a field of the wrong type.
 // process.user.username is a Windows field and is ignored, as runc does.
 func checkIdentity(s *specs.Spec, _ string) error {
+	if s.Process == nil {
+		return nil
+	}
 	u := s.Process.User
 	if u.UID == invalidID {
 		return problem("process.user.uid", "%d is (uid_t)-1, which is not a valid uid", u.UID)

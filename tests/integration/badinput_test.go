@@ -30,7 +30,8 @@ func TestBadInput(t *testing.T) {
 		{name: "namespaces string", field: "linux.namespaces", mut: func(m map[string]any) {
 			m["linux"].(map[string]any)["namespaces"] = "pid"
 		}},
-		{name: "missing process", field: "process", mut: func(m map[string]any) { delete(m, "process") }},
+		// (a missing process is valid until start: TestCreateWithoutProcess)
+		{name: "process without args", field: "process.args", mut: func(m map[string]any) { delete(m["process"].(map[string]any), "args") }},
 		{name: "missing root", field: "root", mut: func(m map[string]any) { delete(m, "root") }},
 		{name: "unknown namespace", field: "linux.namespaces", mut: func(m map[string]any) {
 			lin := m["linux"].(map[string]any)

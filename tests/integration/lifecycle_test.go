@@ -216,3 +216,28 @@ func TestInitExeIsNotTheHostBinary(t *testing.T) {
 		t.Fatalf("opened /proc/%d/exe for writing", pid)
 	}
 }
+
+// TestCreateWithoutProcess: config.md makes process "REQUIRED when start
+// is called", not at create; runtime.md: start "MUST generate an error if
+// process was not set". The container is created, start refuses and
+// changes nothing, delete ends it.
+func TestCreateWithoutProcess(t *testing.T) {
+	t.Parallel()
+	r := newRT(t)
+	b := r.newBundle(func(b *bundle) { b.Spec.Process = nil })
+	b.mustCreate()
+	if st := b.state(); st.Status != "created" || st.Pid == 0 {
+		t.Fatalf("state after create without process: %+v", st)
+	}
+	res := r.run("start", b.ID)
+	if res.Code == 0 {
+		t.Fatalf("start without a process succeeded: %s", res)
+	}
+	if !strings.Contains(res.Stderr, "process") {
+		t.Errorf("start error does not say why: %s", res)
+	}
+	if st := b.state(); st.Status != "created" {
+		t.Errorf("start changed the container: status %s", st.Status)
+	}
+	r.must("delete", b.ID)
+}
