@@ -245,10 +245,10 @@ func TestFailingPoststartStopsContainer(t *testing.T) {
 		b.script(`sleep 100`)
 		b.Spec.Hooks = &specs.Hooks{Poststart: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "exit 3"}}}}
 	})
-	b.mustCreate()
 	if isRunc {
 		t.Skip("runc 1.1 runs poststart hooks during create (see TestPoststartNotDuringCreate)")
 	}
+	b.mustCreate()
 	res := r.run("start", b.ID)
 	if res.Code == 0 {
 		t.Fatalf("start with a failing poststart hook succeeded: %s", res)
