@@ -359,12 +359,19 @@ func writeProcFile(proc *procfs.Handle, subpath, value string) error {
 	if err != nil {
 		return err
 	}
+	return writeProcHandle(h, []byte(value))
+}
+
+// writeProcHandle writes data to the procfs file behind the O_PATH handle
+// h (from a procfs.Handle: verified to be procfs, not overmounted), then
+// closes h.
+func writeProcHandle(h *os.File, data []byte) error {
 	defer h.Close()
 	f, err := pathrs.Reopen(h, unix.O_WRONLY|unix.O_CLOEXEC)
 	if err != nil {
 		return err
 	}
-	_, err = f.WriteString(value)
+	_, err = f.Write(data)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
