@@ -54,7 +54,8 @@ build() {
 
 # cleanup: delete containers the program left, unmount and remove its bundles, remove the
 # absolute cgroups the suite uses. Everything the suite makes is named by it: bundles are
-# /tmp/ocitest*, cgroups /cgrouptest (and the relative ones under the runtime's own cgroup).
+# /tmp/ocitest*, cgroups /cgrouptest and, relative to the caller's own cgroup, cgrouptest and
+# testdir/cgrouptest/... (a runtime that removes only the leaf leaves testdir behind).
 cleanup() {
 	local id
 	for id in $("$runtime" list -q 2>/dev/null); do
@@ -69,7 +70,7 @@ cleanup() {
 	# relative cgroupsPaths nest under our own cgroup in each hierarchy
 	while IFS=: read -r _ ctrl own; do
 		ctrl=${ctrl#name=}
-		for d in /sys/fs/cgroup/"${ctrl:-unified}""$own"/cgrouptest; do
+		for d in /sys/fs/cgroup/"${ctrl:-unified}""$own"/cgrouptest /sys/fs/cgroup/"${ctrl:-unified}""$own"/testdir; do
 			[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
 		done
 	done </proc/self/cgroup
