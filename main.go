@@ -47,6 +47,8 @@ func main() {
 		Commands: []*cli.Command{
 			createCommand, startCommand, stateCommand, killCommand, deleteCommand,
 			runCommand, listCommand, specCommand, initCommand,
+			pauseCommand, resumeCommand, psCommand, eventsCommand,
+			updateCommand,
 		},
 		Before:                 setup,
 		HideHelpCommand:        true,

@@ -118,7 +118,7 @@ func (c *Container) openInit() (int, error) {
 // all, which then has nothing to do.
 func (c *Container) Signal(sig unix.Signal, all bool) error {
 	if all {
-		return c.signalAll(sig)
+		return c.signalAllFrozen(sig) // pause_linux.go
 	}
 	if st := c.Status(); st == Stopped {
 		return ErrNotRunning
@@ -134,7 +134,7 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 		}
 		return fmt.Errorf("signal container init: %w", err)
 	}
-	return nil
+	return c.thawForKill(sig) // pause_linux.go
 }
 
 func (c *Container) signalAll(sig unix.Signal) error {
@@ -208,6 +208,7 @@ func (c *Container) Destroy(force bool) error {
 // removes the cgroup and the state directory. It works on any state a
 // (possibly killed) create can leave behind.
 func (c *Container) destroy() error {
+	c.killFrozen() // pause_linux.go: a frozen task cannot die
 	if pidfd, err := c.openInit(); err == nil {
 		unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
 		waitPidfd(pidfd)

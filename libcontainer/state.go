@@ -8,8 +8,8 @@ package libcontainer
 //
 // The directory itself is the lock: every command that changes the container
 // holds flock(LOCK_EX) on an fd of the directory. Status is never stored: it is
-// derived from the init pid and its start time and the fifo. (Paused comes
-// with pause/resume and the freezer.)
+// derived from the init pid and its start time, the freezer (paused) and
+// the fifo.
 
 import (
 	"encoding/json"
@@ -179,6 +179,9 @@ func (s *State) status(dir string) Status {
 	}
 	if !s.initAlive() {
 		return Stopped
+	}
+	if s.Cgroup.Frozen() { // freezer_v1.go; runc: paused even if created
+		return Paused
 	}
 	if _, err := os.Lstat(filepath.Join(dir, fifoFile)); err == nil {
 		return Created
