@@ -17,6 +17,12 @@ import (
 	"github.com/ocirun/ocirun/libcontainer/cgroups"
 )
 
+// ValidateResources runs the checks of linux.resources on r alone: update
+// checks with it the values a container would have after the change.
+func ValidateResources(r *specs.LinuxResources) error {
+	return checkResources(&specs.Spec{Linux: &specs.Linux{Resources: r}}, "")
+}
+
 func checkResources(s *specs.Spec, _ string) error {
 	r := s.Linux.Resources
 	if r == nil {
