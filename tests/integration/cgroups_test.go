@@ -108,6 +108,7 @@ func cgRefused(t *testing.T, b *bundle, field, runcGap string) {
 // limit, the peak usage at the limit and the OOM kill, and the container
 // sees its limit.
 func TestCgroupsMemoryLimitOOM(t *testing.T) {
+	requireCgroupV1(t)
 	t.Parallel()
 	r := newRT(t)
 	limit := int64(32 << 20)
@@ -138,6 +139,7 @@ cat /sys/fs/cgroup/memory/memory.limit_in_bytes > /out/inside`)
 // kernelTCP reach their files, seen from the host and from inside; the
 // deprecated kernel limit, which Linux 6 ignores, does not fail create.
 func TestCgroupsMemorySettings(t *testing.T) {
+	requireCgroupV1(t)
 	t.Parallel()
 	r := newRT(t)
 	b, _ := startWaiting(t, r, func(b *bundle) {
@@ -172,6 +174,7 @@ func TestCgroupsMemorySettings(t *testing.T) {
 // container and the host both see the limit, and the host's pids.events
 // counts the refusals.
 func TestCgroupsPidsLimit(t *testing.T) {
+	requireCgroupV1(t)
 	t.Parallel()
 	r := newRT(t)
 	b, _ := startWaiting(t, r, func(b *bundle) {
@@ -197,6 +200,7 @@ echo "started=$n current=$cur max=$max" > /out/count`)
 // cgroup, read from the host and from inside (/sys/fs/cgroup/cpu is the
 // container's own cgroup there).
 func TestCgroupsCPU(t *testing.T) {
+	requireCgroupV1(t)
 	t.Parallel()
 	r := newRT(t)
 	b, _ := startWaiting(t, r, func(b *bundle) {
@@ -214,6 +218,7 @@ func TestCgroupsCPU(t *testing.T) {
 // TestCgroupsCPUBurstIdle: burst and idle (runtime-spec 1.1+) reach
 // cpu.cfs_burst_us and cpu.idle where the kernel has them.
 func TestCgroupsCPUBurstIdle(t *testing.T) {
+	requireCgroupV1(t)
 	t.Parallel()
 	for _, f := range []string{"cpu.cfs_burst_us", "cpu.idle"} {
 		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/cpu", f)); err != nil {
@@ -334,6 +339,7 @@ func cgBlockDevice(t *testing.T) (int64, int64) {
 
 // TestCgroupsBlkioThrottle: throttle rates reach their per-device files.
 func TestCgroupsBlkioThrottle(t *testing.T) {
+	requireCgroupV1(t)
 	t.Parallel()
 	maj, min := cgBlockDevice(t)
 	dev := specs.LinuxBlockIODevice{Major: maj, Minor: min}
@@ -354,6 +360,7 @@ func TestCgroupsBlkioThrottle(t *testing.T) {
 // kernels since 5.0, blkio.bfq.weight; a kernel with neither refuses it by
 // name, which is a host limitation here.
 func TestCgroupsBlkioWeight(t *testing.T) {
+	requireCgroupV1(t)
 	t.Parallel()
 	r := newRT(t)
 	b := r.newBundle(func(b *bundle) {
@@ -377,6 +384,7 @@ func TestCgroupsBlkioWeight(t *testing.T) {
 // TestCgroupsUnified: on a hybrid host a unified key is written to the
 // container's cgroup2 directory (here a core file every cgroup has).
 func TestCgroupsUnified(t *testing.T) {
+	requireCgroupV1(t)
 	t.Parallel()
 	r := newRT(t)
 	b := r.newBundle(func(b *bundle) {
@@ -398,6 +406,7 @@ func TestCgroupsUnified(t *testing.T) {
 // create with an error naming the field, and leave nothing behind. Each
 // case is skipped where the host can apply it.
 func TestCgroupsApplyErrors(t *testing.T) {
+	requireCgroupV1(t)
 	t.Parallel()
 	hostHas := func(p string) bool { _, err := os.Stat(p); return err == nil }
 	unifiedOwn := filepath.Join("/sys/fs/cgroup/unified", ownCgroups()["unified"])

@@ -15,6 +15,9 @@ import (
 // process's cgroup path in it ("unified" is the v2 hierarchy, "systemd" the
 // named one).
 func ownCgroups() map[string]string {
+	if own, ok := ownCgroupUnified(); ok {
+		return own
+	}
 	own := map[string]string{}
 	data, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {

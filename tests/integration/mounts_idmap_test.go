@@ -41,6 +41,7 @@ func mntHostOwner(t *testing.T, path string) string {
 // idmap through on such a tree (MOUNT_ATTR_IDMAP without AT_RECURSIVE):
 // only the top mount is mapped.
 func TestMountsIDMap(t *testing.T) {
+	requireIDMappableTmp(t)
 	t.Parallel()
 	t.Run("bind-idmap", func(t *testing.T) {
 		t.Parallel()

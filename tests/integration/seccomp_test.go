@@ -449,6 +449,7 @@ func startAgent(t *testing.T, errno int) (sock, logPath string) {
 // listenerPath during create, with the container process state (pid, fd
 // name, metadata, state); the container then sees the agent's answers.
 func TestSeccompNotify(t *testing.T) {
+	requireTool(t, "go")
 	t.Parallel()
 	cases := []struct {
 		name   string
