@@ -1,13 +1,11 @@
 package integration
 
 import (
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -48,18 +46,7 @@ func devID(n uint32) *uint32 { return &n }
 func devConsoleRun(t *testing.T, mut func(b *bundle), script string) string {
 	t.Helper()
 	r := newRT(t)
-	sock := filepath.Join(t.TempDir(), "console.sock")
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	type got struct {
-		f   *os.File
-		err error
-	}
-	ch := make(chan got, 1)
-	go func() { f, err := recvConsole(l); ch <- got{f, err} }()
+	sock, awaitMaster := consoleSocket(t)
 
 	b := r.newBundle(func(b *bundle) {
 		b.Spec.Process.Terminal = true
@@ -69,30 +56,9 @@ func devConsoleRun(t *testing.T, mut func(b *bundle), script string) string {
 		}
 	})
 	b.mustCreate("--console-socket", sock)
-	var master got
-	select {
-	case master = <-ch:
-	case <-time.After(cmdLimit):
-		t.Fatal("create returned but no console arrived on the socket")
-	}
-	if master.err != nil {
-		t.Fatalf("receive console: %v", master.err)
-	}
-	defer master.f.Close()
+	master := awaitMaster()
 	r.must("start", b.ID)
-	if err := master.f.SetReadDeadline(time.Now().Add(cmdLimit)); err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	buf := make([]byte, 4096)
-	for !strings.Contains(out.String(), "dev-done") {
-		n, err := master.f.Read(buf)
-		out.Write(buf[:n])
-		if err != nil {
-			break // EIO once the last slave fd closes, or the deadline
-		}
-	}
-	text := strings.ReplaceAll(out.String(), "\r", "")
+	text := readConsoleUntil(t, master, "dev-done")
 	if !strings.Contains(text, "dev-done\n") {
 		t.Fatalf("console output ended before dev-done: %q", text)
 	}
