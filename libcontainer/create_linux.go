@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ocirun/ocirun/libcontainer/cgroups"
+	"github.com/ocirun/ocirun/libcontainer/cgroups/manager"
 	"github.com/ocirun/ocirun/libcontainer/specutil"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -40,6 +41,7 @@ type CreateOpts struct {
 	NoNewKeyring  bool
 	PreserveFds   int // pass the caller's fds 3..3+N-1 on to the container
 	Debug         bool
+	SystemdCgroup bool // --systemd-cgroup: the systemd cgroup driver
 }
 
 // initConfig is what the parent sends to `ocirun init` after the bootstrap.
@@ -63,7 +65,7 @@ func Create(root, id string, o *CreateOpts) (_ *Container, retErr error) {
 		return nil, err
 	}
 	s := o.Spec
-	cg, err := cgroups.New(s.Linux.CgroupsPath, id)
+	cg, err := manager.New(s.Linux.CgroupsPath, id, o.SystemdCgroup)
 	if err != nil {
 		return nil, fmt.Errorf("config.json: linux.cgroupsPath: %w", err)
 	}
@@ -153,18 +155,18 @@ func (c *Container) startInit(o *CreateOpts) error {
 	// The directories exist before init starts; init places itself in them.
 	// What Create is about to make is saved first, so that a create killed
 	// during Create leaves nothing delete cannot find.
-	c.state.Cgroup.Plan()
+	c.state.cgroup().Plan()
 	if err := c.state.write(c.dir); err != nil {
 		return err
 	}
-	err = c.state.Cgroup.Create()
+	err = c.state.cgroup().Create()
 	if werr := c.state.write(c.dir); err == nil {
 		err = werr
 	}
 	if err != nil {
 		return fmt.Errorf("create cgroup: %w", err)
 	}
-	if err := c.state.Cgroup.Set(s.Linux.Resources); err != nil {
+	if err := c.state.cgroup().Set(s.Linux.Resources); err != nil {
 		return fmt.Errorf("apply cgroup resources: %w", err)
 	}
 	exe, err := protectedExe()
@@ -252,7 +254,7 @@ func (c *Container) startInit(o *CreateOpts) error {
 		}
 	}()
 
-	pid, err := bootstrap(initP, cmd.Process.Pid, s, c.state.Cgroup)
+	pid, err := bootstrap(initP, cmd.Process.Pid, s, c.state.cgroup())
 	reaped = true
 	if werr := cmd.Wait(); err == nil && werr != nil {
 		err = fmt.Errorf("init bootstrap: %w", werr)
@@ -296,7 +298,7 @@ func (c *Container) startInit(o *CreateOpts) error {
 
 // bootstrap sends the bootstrap record to the C stage and answers it until it
 // reports the container init's pid.
-func bootstrap(initP *os.File, intermediate int, s *specs.Spec, cg *cgroups.Manager) (int, error) {
+func bootstrap(initP *os.File, intermediate int, s *specs.Spec, cg cgroups.Manager) (int, error) {
 	tasks, unified := cg.Placement()
 	if _, err := initP.Write(encodeBootstrap(s, tasks, unified)); err != nil {
 		return 0, fmt.Errorf("send bootstrap: %w", err)

@@ -13,13 +13,9 @@ package libcontainer
 // ends when the init exits or the cgroup is removed.
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/ocirun/ocirun/libcontainer/cgroups"
@@ -36,10 +32,10 @@ type Event struct {
 
 // Stats reads the container's cgroup usage.
 func (c *Container) Stats() (*cgroups.Stats, error) {
-	if c.state.Cgroup == nil {
+	if c.state.cgroup() == nil {
 		return nil, errors.New("read stats: container has no cgroup")
 	}
-	return c.state.Cgroup.Stats()
+	return c.state.cgroup().Stats()
 }
 
 // Events emits the container's events: with once, one stats event; else a
@@ -61,14 +57,17 @@ func (c *Container) Events(interval time.Duration, once bool, emit func(*Event) 
 		return err
 	}
 	defer unix.Close(pidfd)
-	oom, err := openOOMNotify(c.state.Cgroup)
+	if c.state.cgroup() == nil {
+		return errors.New("watch events: container has no cgroup")
+	}
+	oom, err := c.state.cgroup().OOM()
 	if err != nil {
 		return err
 	}
 	defer oom.Close()
 	next := time.Now().Add(interval)
 	for {
-		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}, {Fd: int32(oom.efd), Events: unix.POLLIN}}
+		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}, {Fd: int32(oom.Fd()), Events: unix.POLLIN}}
 		wait := time.Until(next)
 		if _, err := unix.Poll(fds, int((wait+time.Millisecond-1)/time.Millisecond)); err != nil {
 			if err == unix.EINTR {
@@ -79,7 +78,7 @@ func (c *Container) Events(interval time.Duration, once bool, emit func(*Event) 
 		// The kernel notifies an OOM before it kills: report it first
 		// even when the init died of it in the same instant.
 		if fds[1].Revents != 0 || fds[0].Revents != 0 {
-			n, gone := oom.read()
+			n, gone := oom.Read()
 			if n > 0 {
 				if err := emit(&Event{Type: "oom", ID: c.id}); err != nil {
 					return err
@@ -100,55 +99,5 @@ func (c *Container) Events(interval time.Duration, once bool, emit func(*Event) 
 				next = now.Add(interval)
 			}
 		}
-	}
-}
-
-// oomNotify is one registration with the memory cgroup's notification API.
-type oomNotify struct {
-	dir      string // the memory cgroup; "" without one (efd never fires)
-	efd      int
-	oomCtlFd int
-}
-
-func openOOMNotify(m *cgroups.Manager) (*oomNotify, error) {
-	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
-	if err != nil {
-		return nil, fmt.Errorf("create eventfd: %w", err)
-	}
-	n := &oomNotify{efd: efd, oomCtlFd: -1}
-	if m == nil || m.Paths["memory"] == "" {
-		return n, nil // nothing to watch: only stats and the init's exit
-	}
-	n.dir = m.Paths["memory"]
-	n.oomCtlFd, err = unix.Open(filepath.Join(n.dir, "memory.oom_control"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err == nil {
-		msg := strconv.Itoa(efd) + " " + strconv.Itoa(n.oomCtlFd)
-		err = os.WriteFile(filepath.Join(n.dir, "cgroup.event_control"), []byte(msg), 0)
-	}
-	if err != nil {
-		n.Close()
-		return nil, fmt.Errorf("register for oom notifications: %w", err)
-	}
-	return n, nil
-}
-
-// read drains the eventfd: n is how many notifications came, gone tells
-// that the memory cgroup was removed (which notifies too).
-func (n *oomNotify) read() (count uint64, gone bool) {
-	var buf [8]byte
-	if k, err := unix.Read(n.efd, buf[:]); err != nil || k != 8 {
-		return 0, false
-	}
-	count = binary.NativeEndian.Uint64(buf[:])
-	if _, err := os.Lstat(filepath.Join(n.dir, "cgroup.event_control")); errors.Is(err, os.ErrNotExist) {
-		return max(count, 1) - 1, true
-	}
-	return count, false
-}
-
-func (n *oomNotify) Close() {
-	unix.Close(n.efd)
-	if n.oomCtlFd >= 0 {
-		unix.Close(n.oomCtlFd)
 	}
 }

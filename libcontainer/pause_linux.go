@@ -30,7 +30,10 @@ func (c *Container) Pause() error {
 	default:
 		return ErrNotRunning
 	}
-	return c.state.Cgroup.Freeze()
+	if c.state.cgroup() == nil {
+		return fmt.Errorf("pause container: %w", cgroups.ErrNoFreezer)
+	}
+	return c.state.cgroup().Freeze()
 }
 
 // Resume thaws a paused container. The caller holds the container's lock.
@@ -38,16 +41,16 @@ func (c *Container) Resume() error {
 	if c.Status() != Paused {
 		return ErrNotPaused
 	}
-	return c.state.Cgroup.Thaw()
+	return c.state.cgroup().Thaw()
 }
 
 // Processes lists the host pids of every process in the container's
 // cgroup, nested cgroups included.
 func (c *Container) Processes() ([]int, error) {
-	if c.state.Cgroup == nil {
+	if c.state.cgroup() == nil {
 		return nil, errors.New("list container processes: container has no cgroup")
 	}
-	pids, err := c.state.Cgroup.AllPids()
+	pids, err := c.state.cgroup().AllPids()
 	if err != nil {
 		return nil, fmt.Errorf("list container processes: %w", err)
 	}
@@ -57,7 +60,10 @@ func (c *Container) Processes() ([]int, error) {
 // signalAllFrozen is kill --all: signalAll with the cgroup frozen around
 // it. A container without a freezer is signalled as it is.
 func (c *Container) signalAllFrozen(sig unix.Signal) error {
-	m := c.state.Cgroup
+	m := c.state.cgroup()
+	if m == nil {
+		return c.signalAll(sig)
+	}
 	wasFrozen := m.Frozen()
 	froze := false
 	if !wasFrozen {
@@ -79,23 +85,23 @@ func (c *Container) signalAllFrozen(sig unix.Signal) error {
 // thawForKill lets a SIGKILL just sent to a paused container's init take
 // effect: runc thaws for SIGKILL only, other signals wait for resume.
 func (c *Container) thawForKill(sig unix.Signal) error {
-	if sig != unix.SIGKILL || !c.state.Cgroup.Frozen() {
+	if sig != unix.SIGKILL || c.state.cgroup() == nil || !c.state.cgroup().Frozen() {
 		return nil
 	}
-	return c.state.Cgroup.Thaw()
+	return c.state.cgroup().Thaw()
 }
 
 // killFrozen is destroy's first step for a paused container: it sends
 // SIGKILL to every process while they are frozen, then thaws them so that
 // they die, and destroy's wait for init can end.
 func (c *Container) killFrozen() {
-	if !c.state.Cgroup.Frozen() {
+	if c.state.cgroup() == nil || !c.state.cgroup().Frozen() {
 		return
 	}
 	if err := c.signalAll(unix.SIGKILL); err != nil {
 		slog.Warn("kill paused container", "err", err)
 	}
-	if err := c.state.Cgroup.Thaw(); err != nil {
+	if err := c.state.cgroup().Thaw(); err != nil {
 		slog.Warn("thaw paused container", "err", err)
 	}
 }

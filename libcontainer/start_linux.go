@@ -138,7 +138,10 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 }
 
 func (c *Container) signalAll(sig unix.Signal) error {
-	pids, err := c.state.Cgroup.Pids()
+	if c.state.cgroup() == nil {
+		return errors.New("list container processes: container has no cgroup")
+	}
+	pids, err := c.state.cgroup().Pids()
 	if err != nil {
 		return fmt.Errorf("list container processes: %w", err)
 	}
@@ -214,9 +217,9 @@ func (c *Container) destroy() error {
 		waitPidfd(pidfd)
 		unix.Close(pidfd)
 	}
-	if c.state.Cgroup != nil {
+	if c.state.cgroup() != nil {
 		c.signalAll(unix.SIGKILL)
-		if err := c.state.Cgroup.Destroy(); err != nil {
+		if err := c.state.cgroup().Destroy(); err != nil {
 			return fmt.Errorf("remove cgroup: %w", err)
 		}
 	}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/ocirun/ocirun/libcontainer/cgroups"
+	"github.com/ocirun/ocirun/libcontainer/cgroups/manager"
 	"golang.org/x/sys/unix"
 )
 
@@ -47,17 +48,20 @@ const (
 // State is what we persist about a container. Everything else is either in
 // the config copy or derived from the kernel.
 type State struct {
-	Version   int              `json:"version"`
-	ID        string           `json:"id"`
-	Bundle    string           `json:"bundle"`
-	Rootfs    string           `json:"rootfs"`
-	Pid       int              `json:"pid,omitempty"`
-	StartTime uint64           `json:"startTime,omitempty"` // /proc/<pid>/stat field 22
-	Ready     bool             `json:"ready,omitempty"`     // init reached the exec fifo
-	Created   time.Time        `json:"created"`
-	Owner     string           `json:"owner"`
-	Cgroup    *cgroups.Manager `json:"cgroup,omitempty"`
+	Version   int             `json:"version"`
+	ID        string          `json:"id"`
+	Bundle    string          `json:"bundle"`
+	Rootfs    string          `json:"rootfs"`
+	Pid       int             `json:"pid,omitempty"`
+	StartTime uint64          `json:"startTime,omitempty"` // /proc/<pid>/stat field 22
+	Ready     bool            `json:"ready,omitempty"`     // init reached the exec fifo
+	Created   time.Time       `json:"created"`
+	Owner     string          `json:"owner"`
+	Cgroup    *manager.Handle `json:"cgroup,omitempty"`
 }
+
+// cgroup is the container's cgroup driver, nil if it has none.
+func (s *State) cgroup() cgroups.Manager { return s.Cgroup.Manager() }
 
 func readState(dir string) (*State, error) {
 	b, err := os.ReadFile(filepath.Join(dir, stateFile))
@@ -180,7 +184,7 @@ func (s *State) status(dir string) Status {
 	if !s.initAlive() {
 		return Stopped
 	}
-	if s.Cgroup.Frozen() { // freezer_v1.go; runc: paused even if created
+	if s.cgroup() != nil && s.cgroup().Frozen() { // runc: paused even if created
 		return Paused
 	}
 	if _, err := os.Lstat(filepath.Join(dir, fifoFile)); err == nil {

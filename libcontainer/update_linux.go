@@ -27,7 +27,7 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	if c.Status() == Stopped {
 		return ErrNotRunning
 	}
-	if c.state.Cgroup == nil {
+	if c.state.cgroup() == nil {
 		return fmt.Errorf("update container %s: it has no cgroups", c.id)
 	}
 	s, err := c.Spec()
@@ -42,7 +42,7 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	if err := specutil.ValidateResources(merged); err != nil {
 		return fmt.Errorf("update container %s: %w", c.id, err)
 	}
-	if err := c.state.Cgroup.Update(d); err != nil {
+	if err := c.state.cgroup().Update(d); err != nil {
 		return fmt.Errorf("update container %s: %w", c.id, err)
 	}
 	s.Linux.Resources = merged

@@ -11,7 +11,7 @@ import (
 // writeFile writes val to a cgroup control file. O_CREATE does nothing on a
 // real cgroupfs, where control files always exist, and lets tests run on a
 // plain directory tree standing in for one.
-func writeFile(dir, file, val string) error {
+func WriteFile(dir, file, val string) error {
 	p := filepath.Join(dir, file)
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -24,14 +24,14 @@ func writeFile(dir, file, val string) error {
 	return f.Close()
 }
 
-func readTrimmed(p string) (string, error) {
+func ReadTrimmed(p string) (string, error) {
 	data, err := os.ReadFile(p)
 	return strings.TrimSpace(string(data)), err
 }
 
 // readPids reads the cgroup.procs file of dir.
-func readPids(dir string) ([]int, error) {
-	text, err := readTrimmed(filepath.Join(dir, "cgroup.procs"))
+func ReadPids(dir string) ([]int, error) {
+	text, err := ReadTrimmed(filepath.Join(dir, "cgroup.procs"))
 	if err != nil {
 		return nil, err
 	}

@@ -15,31 +15,31 @@ import (
 const UnifiedKey = "unified"
 
 // mount is one cgroup filesystem mount from mountinfo.
-type mount struct {
-	root   string   // the hierarchy directory shown at point ("/" unless a bind mount or cgroup namespace)
-	point  string   // where it is mounted
-	fstype string   // "cgroup" or "cgroup2"
-	opts   []string // super options: the v1 controllers and name=...
+type Mount struct {
+	Root   string   // the hierarchy directory shown at point ("/" unless a bind mount or cgroup namespace)
+	Point  string   // where it is mounted
+	FSType string   // "cgroup" or "cgroup2"
+	Opts   []string // super options: the v1 controllers and name=...
 }
 
 // dir returns the directory at which cgroup p (a path from the hierarchy
 // root, as /proc/<pid>/cgroup prints it) is seen through this mount.
-func (m mount) dir(p string) (string, bool) {
-	rel, ok := strings.CutPrefix(p, m.root)
-	if !ok || (m.root != "/" && rel != "" && rel[0] != '/') {
+func (m Mount) Dir(p string) (string, bool) {
+	rel, ok := strings.CutPrefix(p, m.Root)
+	if !ok || (m.Root != "/" && rel != "" && rel[0] != '/') {
 		return "", false
 	}
-	return path.Join(m.point, rel), true
+	return path.Join(m.Point, rel), true
 }
 
 // procEntry is one line of /proc/<pid>/cgroup.
-type procEntry struct {
-	keys []string // controllers and name=..., or [UnifiedKey] for the cgroup2 line
-	path string
+type ProcEntry struct {
+	Keys []string // controllers and name=..., or [UnifiedKey] for the cgroup2 line
+	Path string
 }
 
-func parseMountinfo(r io.Reader) ([]mount, error) {
-	var mounts []mount
+func ParseMountinfo(r io.Reader) ([]Mount, error) {
+	var mounts []Mount
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
@@ -55,11 +55,11 @@ func parseMountinfo(r io.Reader) ([]mount, error) {
 		if g[0] != "cgroup" && g[0] != "cgroup2" {
 			continue
 		}
-		mounts = append(mounts, mount{
-			root:   unescapeOctal(f[3]),
-			point:  unescapeOctal(f[4]),
-			fstype: g[0],
-			opts:   strings.Split(g[2], ","),
+		mounts = append(mounts, Mount{
+			Root:   unescapeOctal(f[3]),
+			Point:  unescapeOctal(f[4]),
+			FSType: g[0],
+			Opts:   strings.Split(g[2], ","),
 		})
 	}
 	if err := sc.Err(); err != nil {
@@ -87,8 +87,8 @@ func unescapeOctal(s string) string {
 	return b.String()
 }
 
-func parseProcCgroup(r io.Reader) ([]procEntry, error) {
-	var entries []procEntry
+func ParseProcCgroup(r io.Reader) ([]ProcEntry, error) {
+	var entries []ProcEntry
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		line := sc.Text()
@@ -99,11 +99,11 @@ func parseProcCgroup(r io.Reader) ([]procEntry, error) {
 		if len(parts) != 3 {
 			return nil, fmt.Errorf("parse cgroup line %q: want id:controllers:path", line)
 		}
-		e := procEntry{path: parts[2]}
+		e := ProcEntry{Path: parts[2]}
 		if parts[0] == "0" && parts[1] == "" {
-			e.keys = []string{UnifiedKey}
+			e.Keys = []string{UnifiedKey}
 		} else {
-			e.keys = strings.Split(parts[1], ",")
+			e.Keys = strings.Split(parts[1], ",")
 		}
 		entries = append(entries, e)
 	}
@@ -115,20 +115,20 @@ func parseProcCgroup(r io.Reader) ([]procEntry, error) {
 
 // findMount returns the mount that shows the hierarchy of e with e's cgroup
 // visible beneath it.
-func findMount(mounts []mount, e procEntry) (mount, bool) {
+func FindMount(mounts []Mount, e ProcEntry) (Mount, bool) {
 	for _, m := range mounts {
-		if e.keys[0] == UnifiedKey {
-			if m.fstype != "cgroup2" {
+		if e.Keys[0] == UnifiedKey {
+			if m.FSType != "cgroup2" {
 				continue
 			}
-		} else if m.fstype != "cgroup" || !containsAll(m.opts, e.keys) {
+		} else if m.FSType != "cgroup" || !containsAll(m.Opts, e.Keys) {
 			continue
 		}
-		if _, ok := m.dir(e.path); ok {
+		if _, ok := m.Dir(e.Path); ok {
 			return m, true
 		}
 	}
-	return mount{}, false
+	return Mount{}, false
 }
 
 func containsAll(have, want []string) bool {

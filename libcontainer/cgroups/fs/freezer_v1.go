@@ -1,4 +1,4 @@
-package cgroups
+package fs
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/ocirun/ocirun/libcontainer/cgroups"
 )
 
 // The v1 freezer: freezer.state reads THAWED, FREEZING or FROZEN. Writing
@@ -28,18 +30,15 @@ const (
 var freezeTimeout = 5 * time.Second
 
 // readFreezer reads freezer.state; tests replace it to play a slow kernel.
-var readFreezer = func(dir string) (string, error) { return readTrimmed(filepath.Join(dir, freezerState)) }
-
-// ErrNoFreezer means the container has no v1 freezer cgroup.
-var ErrNoFreezer = errors.New("no freezer cgroup")
+var readFreezer = func(dir string) (string, error) { return cgroups.ReadTrimmed(filepath.Join(dir, freezerState)) }
 
 func (m *Manager) freezerDir() (string, error) {
 	if m == nil {
-		return "", ErrNoFreezer
+		return "", cgroups.ErrNoFreezer
 	}
 	dir, ok := m.Paths[freezerKey]
 	if !ok {
-		return "", ErrNoFreezer
+		return "", cgroups.ErrNoFreezer
 	}
 	return dir, nil
 }
@@ -59,11 +58,11 @@ func (m *Manager) Freeze() error {
 	backoff := 100 * time.Microsecond
 	for i := 1; ; i++ {
 		if i%refreezeEveryN == 0 {
-			if err := writeFile(dir, freezerState, stateThawed); err != nil {
+			if err := cgroups.WriteFile(dir, freezerState, stateThawed); err != nil {
 				return fmt.Errorf("freeze cgroup: %w", err)
 			}
 		}
-		if err := writeFile(dir, freezerState, stateFrozen); err != nil {
+		if err := cgroups.WriteFile(dir, freezerState, stateFrozen); err != nil {
 			return fmt.Errorf("freeze cgroup: %w", err)
 		}
 		st, err := readFreezer(dir)
@@ -79,7 +78,7 @@ func (m *Manager) Freeze() error {
 		}
 		if time.Now().After(deadline) {
 			err := fmt.Errorf("freeze cgroup %s: still %s after %v", dir, stateFreezing, freezeTimeout)
-			if terr := writeFile(dir, freezerState, stateThawed); terr != nil {
+			if terr := cgroups.WriteFile(dir, freezerState, stateThawed); terr != nil {
 				err = errors.Join(err, fmt.Errorf("thaw cgroup again: %w", terr))
 			}
 			return err
@@ -95,7 +94,7 @@ func (m *Manager) Thaw() error {
 	if err != nil {
 		return fmt.Errorf("thaw cgroup: %w", err)
 	}
-	if err := writeFile(dir, freezerState, stateThawed); err != nil {
+	if err := cgroups.WriteFile(dir, freezerState, stateThawed); err != nil {
 		return fmt.Errorf("thaw cgroup: %w", err)
 	}
 	return nil
@@ -114,7 +113,7 @@ func (m *Manager) Frozen() bool {
 	if err != nil || st == stateThawed {
 		return false
 	}
-	self, err := readTrimmed(filepath.Join(dir, freezerSelf))
+	self, err := cgroups.ReadTrimmed(filepath.Join(dir, freezerSelf))
 	if errors.Is(err, os.ErrNotExist) {
 		return true // a tree standing in for cgroupfs has no self_freezing
 	}

@@ -1,4 +1,4 @@
-package cgroups
+package fs
 
 import (
 	"errors"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ocirun/ocirun/libcontainer/cgroups"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -44,13 +45,13 @@ func TestUpdateWritesOnlyGivenFields(t *testing.T) {
 // says how much the container uses; other errors pass unchanged.
 func TestUpdateExplainsBusy(t *testing.T) {
 	m := fakeControllers(t, map[string]map[string]string{"memory": {"memory.usage_in_bytes": "99999"}})
-	busy := fieldErr("memory.limit", unix.EBUSY)
+	busy := cgroups.FieldErr("memory.limit", unix.EBUSY)
 	err := m.explainBusy(busy)
-	var re *ResourceError
+	var re *cgroups.ResourceError
 	if !errors.As(err, &re) || re.Field != "memory.limit" || !errors.Is(err, unix.EBUSY) || !strings.Contains(err.Error(), "uses 99999 bytes") {
 		t.Errorf("explainBusy = %v", err)
 	}
-	other := fieldErr("cpu.shares", unix.EBUSY)
+	other := cgroups.FieldErr("cpu.shares", unix.EBUSY)
 	if got := m.explainBusy(other); got != other {
 		t.Errorf("explainBusy changed %v into %v", other, got)
 	}

@@ -1,4 +1,4 @@
-package cgroups
+package fs
 
 import (
 	"crypto/rand"
@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ocirun/ocirun/libcontainer/cgroups"
 )
 
 // realManager makes a Manager for a fresh relative cgroup on this host and
@@ -74,31 +76,31 @@ func TestRealHierarchy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	selfEntries, _ := parseProcCgroup(strings.NewReader(string(self)))
+	selfEntries, _ := cgroups.ParseProcCgroup(strings.NewReader(string(self)))
 	childText, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
 	if err != nil {
 		t.Fatal(err)
 	}
-	childEntries, _ := parseProcCgroup(strings.NewReader(string(childText)))
+	childEntries, _ := cgroups.ParseProcCgroup(strings.NewReader(string(childText)))
 	for i, e := range childEntries {
-		if _, mounted := m.Paths[e.keys[0]]; !mounted {
+		if _, mounted := m.Paths[e.Keys[0]]; !mounted {
 			continue
 		}
-		if want := filepath.Join(selfEntries[i].path, name); e.path != want {
-			t.Errorf("child in %v cgroup %q, want %q", e.keys, e.path, want)
+		if want := filepath.Join(selfEntries[i].Path, name); e.Path != want {
+			t.Errorf("child in %v cgroup %q, want %q", e.Keys, e.Path, want)
 		}
 	}
 	for key, dir := range m.Paths {
 		if filepath.Base(dir) != name {
 			t.Errorf("%s path %s does not end in %s", key, dir, name)
 		}
-		pids, err := readPids(dir)
+		pids, err := cgroups.ReadPids(dir)
 		if err != nil || !reflect.DeepEqual(pids, []int{pid}) {
 			t.Errorf("%s: %s/cgroup.procs = %v, %v; want [%d]", key, dir, pids, err, pid)
 		}
 	}
 	if dir, ok := m.Paths["cpuset"]; ok {
-		got, _ := readTrimmed(filepath.Join(dir, "cpuset.cpus"))
+		got, _ := cgroups.ReadTrimmed(filepath.Join(dir, "cpuset.cpus"))
 		parent, _ := inheritedValue(filepath.Dir(dir), "cpuset.cpus")
 		if got == "" || got != parent {
 			t.Errorf("new cpuset.cpus = %q, want the parent's %q", got, parent)

@@ -1,4 +1,4 @@
-package cgroups
+package fs
 
 // This file: blkio, hugetlb, network, rdma and unified resources (see
 // resources_v1.go for the conventions). Controllers that this host may not
@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ocirun/ocirun/libcontainer/cgroups"
+
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -27,7 +29,7 @@ func (m *Manager) setBlkio(r *specs.LinuxResources) error {
 		name string
 		set  bool
 	}{
-		{"weight", val(b.Weight) != 0}, {"leafWeight", val(b.LeafWeight) != 0},
+		{"weight", cgroups.Val(b.Weight) != 0}, {"leafWeight", cgroups.Val(b.LeafWeight) != 0},
 		{"weightDevice", len(b.WeightDevice) > 0},
 		{"throttleReadBpsDevice", len(b.ThrottleReadBpsDevice) > 0},
 		{"throttleWriteBpsDevice", len(b.ThrottleWriteBpsDevice) > 0},
@@ -45,13 +47,13 @@ func (m *Manager) setBlkio(r *specs.LinuxResources) error {
 	// present only when BFQ is built in.
 	weightFile := pickFile(dir, "blkio.weight", "blkio.bfq.weight")
 	weightDeviceFile := pickFile(dir, "blkio.weight_device", "blkio.bfq.weight_device")
-	if w := val(b.Weight); w != 0 {
+	if w := cgroups.Val(b.Weight); w != 0 {
 		if weightFile == "" {
-			return fieldErrf("blockIO.weight", "%s has neither blkio.weight nor blkio.bfq.weight: the kernel has no proportional-weight I/O policy (CFQ or BFQ)", dir)
+			return cgroups.FieldErrf("blockIO.weight", "%s has neither blkio.weight nor blkio.bfq.weight: the kernel has no proportional-weight I/O policy (CFQ or BFQ)", dir)
 		}
 		s := strconv.FormatUint(uint64(w), 10)
 		// blkio.bfq.weight may read "default N".
-		err := set("blockIO.weight", dir, weightFile, s, func(got string) (string, bool) {
+		err := cgroups.WriteChecked("blockIO.weight", dir, weightFile, s, func(got string) (string, bool) {
 			f := strings.Fields(got)
 			return s, len(f) > 0 && f[len(f)-1] == s
 		})
@@ -59,11 +61,11 @@ func (m *Manager) setBlkio(r *specs.LinuxResources) error {
 			return err
 		}
 	}
-	if lw := val(b.LeafWeight); lw != 0 {
-		if !exists(dir, "blkio.leaf_weight") {
-			return fieldErrf("blockIO.leafWeight", "%s has no blkio.leaf_weight: leaf weights were CFQ's, which Linux 5.0 removed", dir)
+	if lw := cgroups.Val(b.LeafWeight); lw != 0 {
+		if !cgroups.Exists(dir, "blkio.leaf_weight") {
+			return cgroups.FieldErrf("blockIO.leafWeight", "%s has no blkio.leaf_weight: leaf weights were CFQ's, which Linux 5.0 removed", dir)
 		}
-		if err := set("blockIO.leafWeight", dir, "blkio.leaf_weight", strconv.FormatUint(uint64(lw), 10), nil); err != nil {
+		if err := cgroups.WriteChecked("blockIO.leafWeight", dir, "blkio.leaf_weight", strconv.FormatUint(uint64(lw), 10), nil); err != nil {
 			return err
 		}
 	}
@@ -72,15 +74,15 @@ func (m *Manager) setBlkio(r *specs.LinuxResources) error {
 		dev := fmt.Sprintf("%d:%d", wd.Major, wd.Minor)
 		if wd.Weight != nil {
 			if weightDeviceFile == "" {
-				return fieldErrf(field+".weight", "%s has neither blkio.weight_device nor blkio.bfq.weight_device: the kernel has no proportional-weight I/O policy (CFQ or BFQ)", dir)
+				return cgroups.FieldErrf(field+".weight", "%s has neither blkio.weight_device nor blkio.bfq.weight_device: the kernel has no proportional-weight I/O policy (CFQ or BFQ)", dir)
 			}
 			if err := setDeviceLine(field+".weight", dir, weightDeviceFile, dev, uint64(*wd.Weight)); err != nil {
 				return err
 			}
 		}
 		if wd.LeafWeight != nil {
-			if !exists(dir, "blkio.leaf_weight_device") {
-				return fieldErrf(field+".leafWeight", "%s has no blkio.leaf_weight_device: leaf weights were CFQ's, which Linux 5.0 removed", dir)
+			if !cgroups.Exists(dir, "blkio.leaf_weight_device") {
+				return cgroups.FieldErrf(field+".leafWeight", "%s has no blkio.leaf_weight_device: leaf weights were CFQ's, which Linux 5.0 removed", dir)
 			}
 			if err := setDeviceLine(field+".leafWeight", dir, "blkio.leaf_weight_device", dev, uint64(*wd.LeafWeight)); err != nil {
 				return err
@@ -109,7 +111,7 @@ func (m *Manager) setBlkio(r *specs.LinuxResources) error {
 // pickFile returns the first of files that dir has, or "".
 func pickFile(dir string, files ...string) string {
 	for _, f := range files {
-		if exists(dir, f) {
+		if cgroups.Exists(dir, f) {
 			return f
 		}
 	}
@@ -120,9 +122,9 @@ func pickFile(dir string, files ...string) string {
 // "MAJ:MIN V"; 0 removes the device's line.
 func setDeviceLine(field, dir, file, dev string, v uint64) error {
 	s := strconv.FormatUint(v, 10)
-	return set(field, dir, file, dev+" "+s, func(got string) (string, bool) {
+	return cgroups.WriteChecked(field, dir, file, dev+" "+s, func(got string) (string, bool) {
 		found := ""
-		for _, l := range lines(got) {
+		for _, l := range cgroups.Lines(got) {
 			if f := strings.Fields(l); len(f) == 2 && f[0] == dev {
 				found = f[1]
 			}
@@ -134,30 +136,12 @@ func setDeviceLine(field, dir, file, dev string, v uint64) error {
 	})
 }
 
-// ParsePageSize parses a hugepageLimits pageSize such as "2MB" or "64KB"
-// (base 1024, as the spec says) into bytes.
-func ParsePageSize(s string) (uint64, error) {
-	units := []string{"KB", "MB", "GB", "TB", "PB"}
-	for i, u := range units {
-		num, ok := strings.CutSuffix(s, u)
-		if !ok {
-			continue
-		}
-		n, err := strconv.ParseUint(num, 10, 32)
-		if err != nil || n == 0 {
-			break
-		}
-		return n << (10 * (i + 1)), nil
-	}
-	return 0, fmt.Errorf("%q is not a page size such as 64KB, 2MB or 1GB", s)
-}
-
 func (m *Manager) setHugetlb(r *specs.LinuxResources) error {
 	for i, h := range r.HugepageLimits {
 		field := fmt.Sprintf("hugepageLimits[%d]", i)
-		hp, err := ParsePageSize(h.Pagesize)
+		hp, err := cgroups.ParsePageSize(h.Pagesize)
 		if err != nil {
-			return fieldErr(field+".pageSize", err)
+			return cgroups.FieldErr(field+".pageSize", err)
 		}
 		dir, limitFile, rsvdFile, v2, err := m.hugetlbFiles(field, h.Pagesize)
 		if err != nil {
@@ -165,13 +149,13 @@ func (m *Manager) setHugetlb(r *specs.LinuxResources) error {
 		}
 		check := hugetlbCheck(h.Limit, hp, v2)
 		s := strconv.FormatUint(h.Limit, 10)
-		if err := set(field+".limit", dir, limitFile, s, check); err != nil {
+		if err := cgroups.WriteChecked(field+".limit", dir, limitFile, s, check); err != nil {
 			return err
 		}
 		// Reservation accounting, where the kernel has it, is what the
 		// spec asks for first.
-		if exists(dir, rsvdFile) {
-			if err := set(field+".limit", dir, rsvdFile, s, check); err != nil {
+		if cgroups.Exists(dir, rsvdFile) {
+			if err := cgroups.WriteChecked(field+".limit", dir, rsvdFile, s, check); err != nil {
 				return err
 			}
 		}
@@ -185,28 +169,28 @@ func (m *Manager) setHugetlb(r *specs.LinuxResources) error {
 func (m *Manager) hugetlbFiles(field, ps string) (dir, limit, rsvd string, v2 bool, err error) {
 	if dir, ok := m.Paths["hugetlb"]; ok {
 		limit = "hugetlb." + ps + ".limit_in_bytes"
-		if !exists(dir, limit) {
-			return "", "", "", false, fieldErrf(field+".pageSize", "page size %s is not supported by the kernel (no %s in %s)", ps, limit, dir)
+		if !cgroups.Exists(dir, limit) {
+			return "", "", "", false, cgroups.FieldErrf(field+".pageSize", "page size %s is not supported by the kernel (no %s in %s)", ps, limit, dir)
 		}
 		return dir, limit, "hugetlb." + ps + ".rsvd.limit_in_bytes", false, nil
 	}
-	dir, ok := m.Paths[UnifiedKey]
+	dir, ok := m.Paths[cgroups.UnifiedKey]
 	if !ok {
-		return "", "", "", false, fieldErrf(field, "the hugetlb cgroup controller is not mounted on this host")
+		return "", "", "", false, cgroups.FieldErrf(field, "the hugetlb cgroup controller is not mounted on this host")
 	}
 	limit = "hugetlb." + ps + ".max"
-	if exists(dir, limit) {
+	if cgroups.Exists(dir, limit) {
 		return dir, limit, "hugetlb." + ps + ".rsvd.max", true, nil
 	}
 	if any, _ := filepath.Glob(filepath.Join(dir, "hugetlb.*.max")); len(any) > 0 {
-		return "", "", "", false, fieldErrf(field+".pageSize", "page size %s is not supported by the kernel (no %s in %s)", ps, limit, dir)
+		return "", "", "", false, cgroups.FieldErrf(field+".pageSize", "page size %s is not supported by the kernel (no %s in %s)", ps, limit, dir)
 	}
-	return "", "", "", false, fieldErrf(field, "hugetlb is not a v1 controller here, and it is not enabled for the container's cgroup2 directory %s (its parent's cgroup.subtree_control lacks +hugetlb)", dir)
+	return "", "", "", false, cgroups.FieldErrf(field, "hugetlb is not a v1 controller here, and it is not enabled for the container's cgroup2 directory %s (its parent's cgroup.subtree_control lacks +hugetlb)", dir)
 }
 
 // hugetlbCheck is how the kernel shows a hugetlb limit v: in pages rounded
 // down to whole huge pages of hp bytes; cgroup2 shows its maximum as "max".
-func hugetlbCheck(v, hp uint64, v2 bool) checker {
+func hugetlbCheck(v, hp uint64, v2 bool) cgroups.Checker {
 	ps := uint64(os.Getpagesize())
 	counterMax := uint64(math.MaxInt64) / ps
 	per := max(hp/ps, 1)
@@ -215,7 +199,7 @@ func hugetlbCheck(v, hp uint64, v2 bool) checker {
 	if v2 && nr == counterMax/per*per {
 		want = "max"
 	}
-	return same(want)
+	return cgroups.Same(want)
 }
 
 func (m *Manager) setNetwork(r *specs.LinuxResources) error {
@@ -228,7 +212,7 @@ func (m *Manager) setNetwork(r *specs.LinuxResources) error {
 		if err != nil {
 			return err
 		}
-		if err := set("network.classID", dir, "net_cls.classid", strconv.FormatUint(uint64(*n.ClassID), 10), nil); err != nil {
+		if err := cgroups.WriteChecked("network.classID", dir, "net_cls.classid", strconv.FormatUint(uint64(*n.ClassID), 10), nil); err != nil {
 			return err
 		}
 	}
@@ -251,10 +235,10 @@ func (m *Manager) setRdma(r *specs.LinuxResources) error {
 		dir, ok := m.Paths["rdma"]
 		if !ok {
 			// The cgroup2 rdma.max has the same format.
-			if u, ok := m.Paths[UnifiedKey]; ok && exists(u, "rdma.max") {
+			if u, ok := m.Paths[cgroups.UnifiedKey]; ok && cgroups.Exists(u, "rdma.max") {
 				dir = u
 			} else {
-				return fieldErrf(field, "the rdma cgroup controller is not available on this host")
+				return cgroups.FieldErrf(field, "the rdma cgroup controller is not available on this host")
 			}
 		}
 		l := r.Rdma[name]
@@ -266,8 +250,8 @@ func (m *Manager) setRdma(r *specs.LinuxResources) error {
 			want = append(want, "hca_object="+strconv.FormatUint(uint64(*l.HcaObjects), 10))
 		}
 		line := strings.Join(want, " ")
-		err := set(field, dir, "rdma.max", line, func(got string) (string, bool) {
-			for _, l := range lines(got) {
+		err := cgroups.WriteChecked(field, dir, "rdma.max", line, func(got string) (string, bool) {
+			for _, l := range cgroups.Lines(got) {
 				f := strings.Fields(l)
 				if len(f) > 0 && f[0] == name {
 					for _, w := range want[1:] {
@@ -298,28 +282,28 @@ func (m *Manager) setUnified(r *specs.LinuxResources) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	dir, ok := m.Paths[UnifiedKey]
+	dir, ok := m.Paths[cgroups.UnifiedKey]
 	if !ok {
-		return fieldErrf("unified."+keys[0], "there is no cgroup2 hierarchy on this host")
+		return cgroups.FieldErrf("unified."+keys[0], "there is no cgroup2 hierarchy on this host")
 	}
 	for _, k := range keys {
 		field := "unified." + k
 		if k == "" || k == "." || k == ".." || strings.Contains(k, "/") {
-			return fieldErrf(field, "%q is not a file name", k)
+			return cgroups.FieldErrf(field, "%q is not a file name", k)
 		}
-		if !exists(dir, k) {
+		if !cgroups.Exists(dir, k) {
 			ctrl, _, _ := strings.Cut(k, ".")
-			return fieldErrf(field, "no such file in the container's cgroup2 directory %s (is the %q controller enabled there? its cgroup.controllers: %q)",
+			return cgroups.FieldErrf(field, "no such file in the container's cgroup2 directory %s (is the %q controller enabled there? its cgroup.controllers: %q)",
 				dir, ctrl, readOr(filepath.Join(dir, "cgroup.controllers")))
 		}
-		if err := writeCtl(dir, k, r.Unified[k]); err != nil {
-			return fieldErr(field, err)
+		if err := cgroups.WriteCtl(dir, k, r.Unified[k]); err != nil {
+			return cgroups.FieldErr(field, err)
 		}
 	}
 	return nil
 }
 
 func readOr(p string) string {
-	s, _ := readTrimmed(p)
+	s, _ := cgroups.ReadTrimmed(p)
 	return s
 }

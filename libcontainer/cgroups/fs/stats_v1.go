@@ -1,4 +1,4 @@
-package cgroups
+package fs
 
 import (
 	"errors"
@@ -10,114 +10,22 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ocirun/ocirun/libcontainer/cgroups"
 )
-
-// Stats is the "data" of a stats event, shaped and named exactly as runc
-// 1.1's types.Stats encodes it (containerd and other clients decode it with
-// runc's types): the same fields, JSON names and omitempty choices.
-type Stats struct {
-	CPU               CPU                `json:"cpu"`
-	CPUSet            CPUSet             `json:"cpuset"`
-	Memory            Memory             `json:"memory"`
-	Pids              Pids               `json:"pids"`
-	Blkio             Blkio              `json:"blkio"`
-	Hugetlb           map[string]Hugetlb `json:"hugetlb"`
-	IntelRdt          struct{}           `json:"intel_rdt"`
-	NetworkInterfaces []struct{}         `json:"network_interfaces"`
-}
-
-type Hugetlb struct {
-	Usage   uint64 `json:"usage,omitempty"`
-	Max     uint64 `json:"max,omitempty"`
-	Failcnt uint64 `json:"failcnt"`
-}
-
-type BlkioEntry struct {
-	Major uint64 `json:"major,omitempty"`
-	Minor uint64 `json:"minor,omitempty"`
-	Op    string `json:"op,omitempty"`
-	Value uint64 `json:"value,omitempty"`
-}
-
-type Blkio struct {
-	IoServiceBytesRecursive []BlkioEntry `json:"ioServiceBytesRecursive,omitempty"`
-	IoServicedRecursive     []BlkioEntry `json:"ioServicedRecursive,omitempty"`
-	IoQueuedRecursive       []BlkioEntry `json:"ioQueueRecursive,omitempty"`
-	IoServiceTimeRecursive  []BlkioEntry `json:"ioServiceTimeRecursive,omitempty"`
-	IoWaitTimeRecursive     []BlkioEntry `json:"ioWaitTimeRecursive,omitempty"`
-	IoMergedRecursive       []BlkioEntry `json:"ioMergedRecursive,omitempty"`
-	IoTimeRecursive         []BlkioEntry `json:"ioTimeRecursive,omitempty"`
-	SectorsRecursive        []BlkioEntry `json:"sectorsRecursive,omitempty"`
-}
-
-type Pids struct {
-	Current uint64 `json:"current,omitempty"`
-	Limit   uint64 `json:"limit,omitempty"`
-}
-
-type Throttling struct {
-	Periods          uint64 `json:"periods,omitempty"`
-	ThrottledPeriods uint64 `json:"throttledPeriods,omitempty"`
-	ThrottledTime    uint64 `json:"throttledTime,omitempty"`
-}
-
-// CPUUsage is in nanoseconds.
-type CPUUsage struct {
-	Total        uint64   `json:"total,omitempty"`
-	Percpu       []uint64 `json:"percpu,omitempty"`
-	PercpuKernel []uint64 `json:"percpu_kernel,omitempty"`
-	PercpuUser   []uint64 `json:"percpu_user,omitempty"`
-	Kernel       uint64   `json:"kernel"`
-	User         uint64   `json:"user"`
-}
-
-type CPU struct {
-	Usage      CPUUsage   `json:"usage,omitempty"`
-	Throttling Throttling `json:"throttling,omitempty"`
-}
-
-type CPUSet struct {
-	CPUs                  []uint16 `json:"cpus,omitempty"`
-	CPUExclusive          uint64   `json:"cpu_exclusive"`
-	Mems                  []uint16 `json:"mems,omitempty"`
-	MemHardwall           uint64   `json:"mem_hardwall"`
-	MemExclusive          uint64   `json:"mem_exclusive"`
-	MemoryMigrate         uint64   `json:"memory_migrate"`
-	MemorySpreadPage      uint64   `json:"memory_spread_page"`
-	MemorySpreadSlab      uint64   `json:"memory_spread_slab"`
-	MemoryPressure        uint64   `json:"memory_pressure"`
-	SchedLoadBalance      uint64   `json:"sched_load_balance"`
-	SchedRelaxDomainLevel int64    `json:"sched_relax_domain_level"`
-}
-
-type MemoryEntry struct {
-	Limit   uint64 `json:"limit"`
-	Usage   uint64 `json:"usage,omitempty"`
-	Max     uint64 `json:"max,omitempty"`
-	Failcnt uint64 `json:"failcnt"`
-}
-
-type Memory struct {
-	Cache     uint64            `json:"cache,omitempty"`
-	Usage     MemoryEntry       `json:"usage,omitempty"`
-	Swap      MemoryEntry       `json:"swap,omitempty"`
-	Kernel    MemoryEntry       `json:"kernel,omitempty"`
-	KernelTCP MemoryEntry       `json:"kernelTCP,omitempty"`
-	Raw       map[string]uint64 `json:"raw,omitempty"`
-}
 
 // userHz is USER_HZ, the unit of cpuacct.stat: 100 on every Linux ABI.
 const userHz = 100
 
-// Stats reads the container's usage from its v1 controllers. A controller
+// cgroups.Stats reads the container's usage from its v1 controllers. A controller
 // the host does not mount leaves its part empty, as with runc; a file that
 // is missing in a mounted controller is skipped (kernels differ), any other
 // read or parse error fails.
-func (m *Manager) Stats() (*Stats, error) {
-	s := &Stats{Hugetlb: map[string]Hugetlb{}}
+func (m *Manager) Stats() (*cgroups.Stats, error) {
+	s := &cgroups.Stats{Hugetlb: map[string]cgroups.Hugetlb{}}
 	parts := []struct {
 		key  string
-		read func(dir string, s *Stats) error
+		read func(dir string, s *cgroups.Stats) error
 	}{
 		{"cpu", statCPU}, {"cpuacct", statCpuacct}, {"cpuset", statCpuset},
 		{"memory", statMemory}, {"pids", statPids}, {"blkio", statBlkio},
@@ -137,7 +45,7 @@ func (m *Manager) Stats() (*Stats, error) {
 
 // statFile reads dir/file; ok is false when the file does not exist.
 func statFile(dir, file string) (string, bool, error) {
-	text, err := readTrimmed(filepath.Join(dir, file))
+	text, err := cgroups.ReadTrimmed(filepath.Join(dir, file))
 	if errors.Is(err, os.ErrNotExist) {
 		return "", false, nil
 	}
@@ -166,7 +74,7 @@ func statKeyed(dir, file string) (map[string]uint64, error) {
 		return nil, err
 	}
 	kv := map[string]uint64{}
-	for _, l := range lines(text) {
+	for _, l := range cgroups.Lines(text) {
 		f := strings.Fields(l)
 		if len(f) != 2 {
 			return nil, fmt.Errorf("parse %s line %q", file, l)
@@ -197,16 +105,16 @@ func statUints(dir, file string) ([]uint64, error) {
 	return out, nil
 }
 
-func statCPU(dir string, s *Stats) error {
+func statCPU(dir string, s *cgroups.Stats) error {
 	kv, err := statKeyed(dir, "cpu.stat")
 	if err != nil {
 		return err
 	}
-	s.CPU.Throttling = Throttling{Periods: kv["nr_periods"], ThrottledPeriods: kv["nr_throttled"], ThrottledTime: kv["throttled_time"]}
+	s.CPU.Throttling = cgroups.Throttling{Periods: kv["nr_periods"], ThrottledPeriods: kv["nr_throttled"], ThrottledTime: kv["throttled_time"]}
 	return nil
 }
 
-func statCpuacct(dir string, s *Stats) error {
+func statCpuacct(dir string, s *cgroups.Stats) error {
 	u := &s.CPU.Usage
 	if err := statUint(dir, "cpuacct.usage", &u.Total); err != nil {
 		return err
@@ -230,7 +138,7 @@ func statCpuacct(dir string, s *Stats) error {
 	return nil
 }
 
-func statCpuset(dir string, s *Stats) error {
+func statCpuset(dir string, s *cgroups.Stats) error {
 	c := &s.CPUSet
 	for file, dst := range map[string]*[]uint16{"cpuset.cpus": &c.CPUs, "cpuset.mems": &c.Mems} {
 		text, ok, err := statFile(dir, file)
@@ -240,7 +148,7 @@ func statCpuset(dir string, s *Stats) error {
 		if !ok {
 			continue
 		}
-		list, err := ParseList(text)
+		list, err := cgroups.ParseList(text)
 		if err != nil {
 			return fmt.Errorf("parse %s: %w", file, err)
 		}
@@ -271,7 +179,7 @@ func statCpuset(dir string, s *Stats) error {
 // memoryEntry reads <prefix>.{usage_in_bytes,max_usage_in_bytes,failcnt,
 // limit_in_bytes}, prefix being memory, memory.memsw, memory.kmem or
 // memory.kmem.tcp.
-func memoryEntry(dir, prefix string, e *MemoryEntry) error {
+func memoryEntry(dir, prefix string, e *cgroups.MemoryEntry) error {
 	for suffix, dst := range map[string]*uint64{
 		"usage_in_bytes": &e.Usage, "max_usage_in_bytes": &e.Max,
 		"failcnt": &e.Failcnt, "limit_in_bytes": &e.Limit,
@@ -283,14 +191,14 @@ func memoryEntry(dir, prefix string, e *MemoryEntry) error {
 	return nil
 }
 
-func statMemory(dir string, s *Stats) error {
+func statMemory(dir string, s *cgroups.Stats) error {
 	m := &s.Memory
 	raw, err := statKeyed(dir, "memory.stat")
 	if err != nil {
 		return err
 	}
 	m.Raw, m.Cache = raw, raw["cache"]
-	for prefix, e := range map[string]*MemoryEntry{
+	for prefix, e := range map[string]*cgroups.MemoryEntry{
 		"memory": &m.Usage, "memory.memsw": &m.Swap, "memory.kmem": &m.Kernel, "memory.kmem.tcp": &m.KernelTCP,
 	} {
 		if err := memoryEntry(dir, prefix, e); err != nil {
@@ -300,7 +208,7 @@ func statMemory(dir string, s *Stats) error {
 	return nil
 }
 
-func statPids(dir string, s *Stats) error {
+func statPids(dir string, s *cgroups.Stats) error {
 	if err := statUint(dir, "pids.current", &s.Pids.Current); err != nil {
 		return err
 	}
@@ -309,13 +217,13 @@ func statPids(dir string, s *Stats) error {
 
 // blkioEntries parses "maj:min Op value" lines (or "maj:min value" ones);
 // the "Total N" summary line is dropped, as runc does.
-func blkioEntries(dir, file string) ([]BlkioEntry, error) {
+func blkioEntries(dir, file string) ([]cgroups.BlkioEntry, error) {
 	text, ok, err := statFile(dir, file)
 	if !ok {
 		return nil, err
 	}
-	var out []BlkioEntry
-	for _, l := range lines(text) {
+	var out []cgroups.BlkioEntry
+	for _, l := range cgroups.Lines(text) {
 		f := strings.Fields(l)
 		if len(f) < 2 || f[0] == "Total" {
 			continue
@@ -324,7 +232,7 @@ func blkioEntries(dir, file string) ([]BlkioEntry, error) {
 		if !ok {
 			return nil, fmt.Errorf("parse %s line %q", file, l)
 		}
-		e := BlkioEntry{}
+		e := cgroups.BlkioEntry{}
 		if e.Major, err = strconv.ParseUint(maj, 10, 64); err == nil {
 			e.Minor, err = strconv.ParseUint(min, 10, 64)
 		}
@@ -345,7 +253,7 @@ func blkioEntries(dir, file string) ([]BlkioEntry, error) {
 
 // statBlkio reads the BFQ counters when they count something, else the
 // throttle layer's, which count every bio whatever the scheduler.
-func statBlkio(dir string, s *Stats) error {
+func statBlkio(dir string, s *cgroups.Stats) error {
 	for _, prefix := range []string{"blkio.bfq.", "blkio.throttle."} {
 		bytes, err := blkioEntries(dir, prefix+"io_service_bytes_recursive")
 		if err != nil {
@@ -365,7 +273,7 @@ func statBlkio(dir string, s *Stats) error {
 
 // statHugetlb reads hugetlb.<size>.* for each size the kernel offers,
 // named as runc names them ("2MB", "1GB").
-func statHugetlb(dir string, s *Stats) error {
+func statHugetlb(dir string, s *cgroups.Stats) error {
 	entries, err := os.ReadDir("/sys/kernel/mm/hugepages")
 	if err != nil {
 		return nil // no huge pages on this kernel
@@ -380,7 +288,7 @@ func statHugetlb(dir string, s *Stats) error {
 			continue
 		}
 		size := hugePageName(n)
-		var h Hugetlb
+		var h cgroups.Hugetlb
 		prefix := "hugetlb." + size + "."
 		for file, dst := range map[string]*uint64{"usage_in_bytes": &h.Usage, "max_usage_in_bytes": &h.Max, "failcnt": &h.Failcnt} {
 			if err := statUint(dir, prefix+file, dst); err != nil {
@@ -414,7 +322,7 @@ func (m *Manager) AllPids() ([]int, error) {
 			if err != nil || !d.IsDir() {
 				return err
 			}
-			more, err := readPids(p)
+			more, err := cgroups.ReadPids(p)
 			if errors.Is(err, os.ErrNotExist) && p != m.Paths[k] {
 				return nil // removed while we walked
 			}

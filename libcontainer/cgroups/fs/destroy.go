@@ -1,4 +1,4 @@
-package cgroups
+package fs
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ocirun/ocirun/libcontainer/cgroups"
 	"golang.org/x/sys/unix"
 )
 
@@ -75,7 +76,7 @@ func removeCgroup(dir string, deadline time.Time) error {
 		if !time.Now().Before(deadline) {
 			return fmt.Errorf("remove cgroup %s: processes still inside after %v: %w", dir, destroyTimeout, err)
 		}
-		pids, rerr := readPids(dir)
+		pids, rerr := cgroups.ReadPids(dir)
 		if rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
 			return fmt.Errorf("remove cgroup %s: %w", dir, rerr)
 		}

@@ -1,4 +1,4 @@
-package cgroups
+package fs
 
 // This file: changing the resources of a live container (`ocirun update`).
 // The per-resource writers of resources_v1.go and resources_extra_v1.go do
@@ -18,6 +18,7 @@ import (
 	"errors"
 	"path/filepath"
 
+	"github.com/ocirun/ocirun/libcontainer/cgroups"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -45,7 +46,7 @@ func (m *Manager) Update(r *specs.LinuxResources) error {
 // explainBusy adds the current usage to a memory limit the kernel refused
 // with EBUSY: it could not reclaim enough to get below it.
 func (m *Manager) explainBusy(err error) error {
-	var re *ResourceError
+	var re *cgroups.ResourceError
 	if !errors.As(err, &re) || !errors.Is(err, unix.EBUSY) ||
 		(re.Field != "memory.limit" && re.Field != "memory.swap") {
 		return err
@@ -54,9 +55,9 @@ func (m *Manager) explainBusy(err error) error {
 	if re.Field == "memory.swap" {
 		file = "memory.memsw.usage_in_bytes"
 	}
-	usage, rerr := readTrimmed(filepath.Join(m.Paths["memory"], file))
+	usage, rerr := cgroups.ReadTrimmed(filepath.Join(m.Paths["memory"], file))
 	if rerr != nil {
 		return err
 	}
-	return fieldErrf(re.Field, "%w (the container uses %s bytes, which the kernel could not reclaim below the new limit)", re.Err, usage)
+	return cgroups.FieldErrf(re.Field, "%w (the container uses %s bytes, which the kernel could not reclaim below the new limit)", re.Err, usage)
 }

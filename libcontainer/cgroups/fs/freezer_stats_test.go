@@ -1,4 +1,4 @@
-package cgroups
+package fs
 
 import (
 	"encoding/json"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ocirun/ocirun/libcontainer/cgroups"
 )
 
 // slowKernel makes readFreezer report FREEZING for the first n reads, then
@@ -96,8 +98,8 @@ func TestThawAndFrozen(t *testing.T) {
 			}
 			err := m.Thaw()
 			if tc.files == nil {
-				if !errors.Is(err, ErrNoFreezer) {
-					t.Errorf("Thaw() without freezer = %v, want ErrNoFreezer", err)
+				if !errors.Is(err, cgroups.ErrNoFreezer) {
+					t.Errorf("Thaw() without freezer = %v, want cgroups.ErrNoFreezer", err)
 				}
 				return
 			}
@@ -148,22 +150,22 @@ func TestStatsFake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Stats{
-		CPU: CPU{
-			Usage: CPUUsage{Total: 1500, Percpu: []uint64{1000, 500}, PercpuKernel: []uint64{600, 100},
+	want := &cgroups.Stats{
+		CPU: cgroups.CPU{
+			Usage: cgroups.CPUUsage{Total: 1500, Percpu: []uint64{1000, 500}, PercpuKernel: []uint64{600, 100},
 				PercpuUser: []uint64{400, 400}, User: 30_000_000, Kernel: 70_000_000},
-			Throttling: Throttling{Periods: 10, ThrottledPeriods: 2, ThrottledTime: 300},
+			Throttling: cgroups.Throttling{Periods: 10, ThrottledPeriods: 2, ThrottledTime: 300},
 		},
-		CPUSet: CPUSet{CPUs: []uint16{0, 1, 2, 5}, Mems: []uint16{0}, SchedLoadBalance: 1, SchedRelaxDomainLevel: -1},
-		Memory: Memory{
+		CPUSet: cgroups.CPUSet{CPUs: []uint16{0, 1, 2, 5}, Mems: []uint16{0}, SchedLoadBalance: 1, SchedRelaxDomainLevel: -1},
+		Memory: cgroups.Memory{
 			Cache: 4096, Raw: map[string]uint64{"cache": 4096, "rss": 8192},
-			Usage: MemoryEntry{Limit: 33554432, Usage: 12288, Max: 20480, Failcnt: 3},
-			Swap:  MemoryEntry{Limit: 9223372036854771712, Usage: 12288},
+			Usage: cgroups.MemoryEntry{Limit: 33554432, Usage: 12288, Max: 20480, Failcnt: 3},
+			Swap:  cgroups.MemoryEntry{Limit: 9223372036854771712, Usage: 12288},
 		},
-		Pids: Pids{Current: 3},
-		Blkio: Blkio{
-			IoServiceBytesRecursive: []BlkioEntry{{8, 0, "Read", 4096}, {8, 0, "Write", 0}},
-			IoServicedRecursive:     []BlkioEntry{{8, 0, "Read", 1}},
+		Pids: cgroups.Pids{Current: 3},
+		Blkio: cgroups.Blkio{
+			IoServiceBytesRecursive: []cgroups.BlkioEntry{{Major: 8, Minor: 0, Op: "Read", Value: 4096}, {Major: 8, Minor: 0, Op: "Write", Value: 0}},
+			IoServicedRecursive:     []cgroups.BlkioEntry{{Major: 8, Minor: 0, Op: "Read", Value: 1}},
 		},
 		Hugetlb: s.Hugetlb, // no hugetlb hierarchy: empty, checked below
 	}

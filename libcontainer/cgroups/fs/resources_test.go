@@ -1,4 +1,4 @@
-package cgroups
+package fs
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ocirun/ocirun/libcontainer/cgroups"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -125,7 +126,7 @@ func TestSetReadBackCatchesTheKernel(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := fakeControllers(t, c.files)
 			err := m.Set(&c.r)
-			var re *ResourceError
+			var re *cgroups.ResourceError
 			if !errors.As(err, &re) || re.Field != c.field || !strings.Contains(err.Error(), "reads") {
 				t.Fatalf("Set = %v, want a read-back error for %s", err, c.field)
 			}
@@ -176,7 +177,7 @@ func TestSetErrorsNameTheField(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := fakeControllers(t, c.files)
 			err := m.Set(&c.r)
-			var re *ResourceError
+			var re *cgroups.ResourceError
 			if !errors.As(err, &re) || re.Field != c.field || !strings.Contains(err.Error(), c.text) {
 				t.Fatalf("Set = %v, want an error for linux.resources.%s mentioning %q", err, c.field, c.text)
 			}
@@ -275,12 +276,12 @@ func TestDeviceState(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			rules, _, err := deviceRules(c.rules)
+			rules, _, err := cgroups.DeviceRules(c.rules)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var s devState
-			for _, r := range rules[:len(rules)-len(defaultDevices)] {
+			for _, r := range rules[:len(rules)-len(cgroups.DefaultDevices)] {
 				if err = s.apply(r); err != nil {
 					break
 				}
@@ -305,7 +306,7 @@ func TestDeviceState(t *testing.T) {
 // devices.list, read back, must be exactly the expected allowlist.
 func TestSetDevicesWritesAndChecks(t *testing.T) {
 	var defaults []string
-	for _, d := range defaultDevices {
+	for _, d := range cgroups.DefaultDevices {
 		defaults = append(defaults, d.String())
 	}
 	r := &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{
@@ -339,13 +340,13 @@ func TestChecks(t *testing.T) {
 	maxBytes := strconv.FormatInt((1<<63-1)/ps*ps, 10)
 	cases := []struct {
 		name, got string
-		check     checker
+		check     cgroups.Checker
 		ok        bool
 	}{
-		{"bytes rounded down", strconv.FormatInt(ps, 10), bytesCheck(ps + 1), true},
-		{"bytes -1 is the maximum", maxBytes, bytesCheck(-1), true},
-		{"bytes beyond the maximum", maxBytes, bytesCheck(1<<63 - 1), true},
-		{"bytes differ", "0", bytesCheck(ps), false},
+		{"bytes rounded down", strconv.FormatInt(ps, 10), cgroups.BytesCheck(ps + 1), true},
+		{"bytes -1 is the maximum", maxBytes, cgroups.BytesCheck(-1), true},
+		{"bytes beyond the maximum", maxBytes, cgroups.BytesCheck(1<<63 - 1), true},
+		{"bytes differ", "0", cgroups.BytesCheck(ps), false},
 		{"oom_control", "oom_kill_disable 1\nunder_oom 0", oomCheck("1"), true},
 		{"hugetlb v2 max", "max", hugetlbCheck(1<<64-1, 2<<20, true), true},
 		{"hugetlb v1 whole pages", "4194304", hugetlbCheck(5<<20, 2<<20, false), true},
@@ -359,24 +360,24 @@ func TestChecks(t *testing.T) {
 
 func TestParseList(t *testing.T) {
 	for in, want := range map[string]string{"0-3,7": "0-3,7", "3,1,2": "1-3", "": "", "5": "5", "0-1,1-2": "0-2"} {
-		l, err := ParseList(in)
-		if err != nil || FormatList(l) != want {
-			t.Errorf("ParseList(%q) = %v, %v; formats as %q, want %q", in, l, err, FormatList(l), want)
+		l, err := cgroups.ParseList(in)
+		if err != nil || cgroups.FormatList(l) != want {
+			t.Errorf("cgroups.ParseList(%q) = %v, %v; formats as %q, want %q", in, l, err, cgroups.FormatList(l), want)
 		}
 	}
 	for _, bad := range []string{"a", "1-", "3-1", "-1", "1,,2"} {
-		if _, err := ParseList(bad); err == nil {
-			t.Errorf("ParseList(%q) accepted", bad)
+		if _, err := cgroups.ParseList(bad); err == nil {
+			t.Errorf("cgroups.ParseList(%q) accepted", bad)
 		}
 	}
 	for in, want := range map[string]uint64{"64KB": 64 << 10, "2MB": 2 << 20, "1GB": 1 << 30} {
-		if got, err := ParsePageSize(in); err != nil || got != want {
-			t.Errorf("ParsePageSize(%q) = %d, %v", in, got, err)
+		if got, err := cgroups.ParsePageSize(in); err != nil || got != want {
+			t.Errorf("cgroups.ParsePageSize(%q) = %d, %v", in, got, err)
 		}
 	}
 	for _, bad := range []string{"2M", "MB", "0MB", "2mb", "-1MB"} {
-		if _, err := ParsePageSize(bad); err == nil {
-			t.Errorf("ParsePageSize(%q) accepted", bad)
+		if _, err := cgroups.ParsePageSize(bad); err == nil {
+			t.Errorf("cgroups.ParsePageSize(%q) accepted", bad)
 		}
 	}
 }
@@ -392,7 +393,7 @@ func TestSetRealKernel(t *testing.T) {
 	if err := m.Create(); err != nil {
 		t.Fatal(err)
 	}
-	if !exists(m.Paths["memory"], memswFile) {
+	if !cgroups.Exists(m.Paths["memory"], memswFile) {
 		t.Skip("no swap accounting")
 	}
 	mem := func(limit, swap int64) *specs.LinuxResources {
@@ -407,7 +408,7 @@ func TestSetRealKernel(t *testing.T) {
 		t.Errorf("shares 1: %v, want the kernel's clamp reported", err)
 	}
 	// A top-level cgroup fits in the root's real-time budget.
-	if cpu, ok := m.Paths["cpu"]; ok && exists(cpu, "cpu.rt_runtime_us") && filepath.Dir(cpu) == "/sys/fs/cgroup/cpu" {
+	if cpu, ok := m.Paths["cpu"]; ok && cgroups.Exists(cpu, "cpu.rt_runtime_us") && filepath.Dir(cpu) == "/sys/fs/cgroup/cpu" {
 		rt := &specs.LinuxResources{CPU: &specs.LinuxCPU{RealtimePeriod: pu64(1000000), RealtimeRuntime: p64(5000)}}
 		switch err := m.Set(rt); {
 		case errors.Is(err, unix.EINVAL):

@@ -1,7 +1,7 @@
-// Package cgroups places container processes in cgroups. For now it knows the
-// cgroup v1 filesystem layout, including the cgroup2 hierarchy that hybrid
-// hosts mount beside the v1 controllers.
-package cgroups
+// Package fs is the cgroupfs driver for cgroup v1 hosts: a directory in
+// every mounted v1 hierarchy, and in hybrid mode in the cgroup2 hierarchy
+// mounted beside them (/sys/fs/cgroup/unified), which the init joins too.
+package fs
 
 import (
 	"errors"
@@ -13,7 +13,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ocirun/ocirun/libcontainer/cgroups"
 )
+
+var _ cgroups.Manager = (*Manager)(nil)
 
 // Manager places processes in one container's cgroup in every mounted
 // hierarchy. It is saved with the container state as JSON.
@@ -30,7 +34,7 @@ type Manager struct {
 
 	// mounts and procDir serve Apply's rollback: they find the cgroups a
 	// process came from. They are set by New/NewAt and not saved.
-	mounts  map[string]mount
+	mounts  map[string]cgroups.Mount
 	procDir string
 }
 
@@ -56,7 +60,7 @@ func New(cgroupsPath, id string) (*Manager, error) {
 // hierarchy, an absolute one starts at the hierarchy root, and an empty one
 // means the relative path id.
 func NewAt(mountinfo, selfCgroup io.Reader, cgroupsPath, id string) (*Manager, error) {
-	inner, err := CleanPath(cgroupsPath)
+	inner, err := cgroups.CleanPath(cgroupsPath)
 	if err != nil {
 		return nil, err
 	}
@@ -66,26 +70,26 @@ func NewAt(mountinfo, selfCgroup io.Reader, cgroupsPath, id string) (*Manager, e
 		}
 		inner = id
 	}
-	mounts, err := parseMountinfo(mountinfo)
+	mounts, err := cgroups.ParseMountinfo(mountinfo)
 	if err != nil {
 		return nil, err
 	}
-	entries, err := parseProcCgroup(selfCgroup)
+	entries, err := cgroups.ParseProcCgroup(selfCgroup)
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{Paths: map[string]string{}, mounts: map[string]mount{}, procDir: "/proc"}
+	m := &Manager{Paths: map[string]string{}, mounts: map[string]cgroups.Mount{}, procDir: "/proc"}
 	for _, e := range entries {
-		mnt, ok := findMount(mounts, e)
+		mnt, ok := cgroups.FindMount(mounts, e)
 		if !ok {
 			continue // hierarchy not mounted here
 		}
-		base := mnt.point
+		base := mnt.Point
 		if !filepath.IsAbs(inner) {
-			base, _ = mnt.dir(e.path)
+			base, _ = mnt.Dir(e.Path)
 		}
 		dir := filepath.Join(base, inner)
-		for _, k := range e.keys {
+		for _, k := range e.Keys {
 			if k == "" {
 				continue
 			}
@@ -123,7 +127,7 @@ func (m *Manager) Apply(pid int) (err error) {
 		return err
 	}
 	for _, dir := range dirs {
-		if err := writeFile(dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
+		if err := cgroups.WriteFile(dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
 			return fmt.Errorf("move pid %d: %w", pid, err)
 		}
 		joined = append(joined, dir)
@@ -175,7 +179,7 @@ func (m *Manager) Plan() {
 func (m *Manager) Placement() (tasks []string, unified string) {
 	for _, k := range slices.Sorted(maps.Keys(m.Paths)) {
 		dir := m.Paths[k]
-		if k == UnifiedKey {
+		if k == cgroups.UnifiedKey {
 			unified = dir
 			continue
 		}
@@ -242,7 +246,7 @@ func initCpuset(dir string) error {
 	for _, file := range []string{"cpuset.cpus", "cpuset.mems"} {
 		var empty []string
 		for d := dir; ; d = filepath.Dir(d) {
-			cur, err := readTrimmed(filepath.Join(d, file))
+			cur, err := cgroups.ReadTrimmed(filepath.Join(d, file))
 			if err != nil && !errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("inherit %s: %w", file, err)
 			}
@@ -255,11 +259,11 @@ func initCpuset(dir string) error {
 			empty = append(empty, d)
 		}
 		for _, d := range slices.Backward(empty) {
-			val, err := readTrimmed(filepath.Join(filepath.Dir(d), file))
+			val, err := cgroups.ReadTrimmed(filepath.Join(filepath.Dir(d), file))
 			if err != nil {
 				return fmt.Errorf("inherit %s: %w", file, err)
 			}
-			if err := writeFile(d, file, val); err != nil {
+			if err := cgroups.WriteFile(d, file, val); err != nil {
 				return err
 			}
 		}
@@ -270,7 +274,7 @@ func initCpuset(dir string) error {
 // inheritedValue walks up from dir to the first non-empty value of file.
 func inheritedValue(dir, file string) (string, error) {
 	for d := dir; ; d = filepath.Dir(d) {
-		val, err := readTrimmed(filepath.Join(d, file))
+		val, err := cgroups.ReadTrimmed(filepath.Join(d, file))
 		if err != nil {
 			return "", fmt.Errorf("inherit %s: %w", file, err)
 		}
@@ -291,18 +295,18 @@ func (m *Manager) origins(pid int) (map[string]string, error) {
 		return nil, fmt.Errorf("read cgroups of pid %d: %w", pid, err)
 	}
 	defer f.Close()
-	entries, err := parseProcCgroup(f)
+	entries, err := cgroups.ParseProcCgroup(f)
 	if err != nil {
 		return nil, err
 	}
 	origin := map[string]string{}
 	for _, e := range entries {
-		for _, k := range e.keys {
+		for _, k := range e.Keys {
 			mnt, ok := m.mounts[k]
 			if !ok {
 				continue
 			}
-			if dir, ok := mnt.dir(e.path); ok {
+			if dir, ok := mnt.Dir(e.Path); ok {
 				origin[m.Paths[k]] = dir
 			}
 		}
@@ -321,7 +325,7 @@ func (m *Manager) rollback(pid int, joined []string, origin map[string]string, c
 			errs = append(errs, fmt.Errorf("move pid %d out of %s: origin unknown", pid, dir))
 			continue
 		}
-		if err := writeFile(back, "cgroup.procs", strconv.Itoa(pid)); err != nil {
+		if err := cgroups.WriteFile(back, "cgroup.procs", strconv.Itoa(pid)); err != nil {
 			errs = append(errs, fmt.Errorf("move pid %d back: %w", pid, err))
 		}
 	}
@@ -343,7 +347,7 @@ func (m *Manager) Pids() ([]int, error) {
 	keys := slices.Sorted(maps.Keys(m.Paths))
 	var errs []error
 	for _, k := range keys {
-		pids, err := readPids(m.Paths[k])
+		pids, err := cgroups.ReadPids(m.Paths[k])
 		if err == nil {
 			return pids, nil
 		}

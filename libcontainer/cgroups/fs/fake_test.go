@@ -1,4 +1,4 @@
-package cgroups
+package fs
 
 import (
 	"errors"
@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ocirun/ocirun/libcontainer/cgroups"
 )
 
 // fakeRoot is a directory tree standing in for /sys/fs/cgroup, with the
@@ -344,23 +346,23 @@ func TestCleanPath(t *testing.T) {
 		{"/a/../../b", "", "escapes"},
 	}
 	for _, tc := range cases {
-		got, err := CleanPath(tc.in)
+		got, err := cgroups.CleanPath(tc.in)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("CleanPath(%q) = %q, %v; want error %q", tc.in, got, err, tc.err)
+				t.Errorf("cgroups.CleanPath(%q) = %q, %v; want error %q", tc.in, got, err, tc.err)
 			}
 			continue
 		}
 		if err != nil || got != tc.want {
-			t.Errorf("CleanPath(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+			t.Errorf("cgroups.CleanPath(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
 	}
 }
 
 func TestParseMountinfoEscapes(t *testing.T) {
 	mi := `40 31 0:37 / /sys/fs/cgroup/with\040space rw - cgroup cgroup rw,name=systemd` + "\n"
-	mounts, err := parseMountinfo(strings.NewReader(mi))
-	if err != nil || len(mounts) != 1 || mounts[0].point != "/sys/fs/cgroup/with space" {
+	mounts, err := cgroups.ParseMountinfo(strings.NewReader(mi))
+	if err != nil || len(mounts) != 1 || mounts[0].Point != "/sys/fs/cgroup/with space" {
 		t.Fatalf("parseMountinfo = %+v, %v", mounts, err)
 	}
 }

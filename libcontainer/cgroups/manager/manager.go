@@ -1,0 +1,48 @@
+// Package manager picks a container's cgroup driver and keeps it in the
+// container state: fs on cgroup v1 and hybrid hosts, fs2 on cgroup v2
+// hosts, systemd when asked for (--systemd-cgroup).
+package manager
+
+import (
+	"errors"
+
+	"github.com/ocirun/ocirun/libcontainer/cgroups"
+	"github.com/ocirun/ocirun/libcontainer/cgroups/fs"
+)
+
+// Handle is the driver of one container as state.json keeps it: exactly
+// one field is set.
+type Handle struct {
+	FS *fs.Manager `json:"fs,omitempty"`
+}
+
+// Manager returns the driver, or nil when the container has no cgroup.
+func (h *Handle) Manager() cgroups.Manager {
+	switch {
+	case h == nil:
+		return nil
+	case h.FS != nil:
+		return h.FS
+	}
+	return nil
+}
+
+// New returns the driver for a container's linux.cgroupsPath: a relative
+// path nests under ocirun's own cgroup, an absolute one starts at the
+// hierarchy root, an empty one is derived from id; with systemd the path is
+// slice:prefix:name.
+func New(cgroupsPath, id string, systemd bool) (*Handle, error) {
+	if systemd {
+		return nil, errors.New("--systemd-cgroup: the systemd cgroup driver is not supported yet")
+	}
+	switch cgroups.HostMode() {
+	case cgroups.Unified:
+		return nil, errors.New("create cgroup: cgroup v2 hosts are not supported yet")
+	default:
+		m, err := fs.New(cgroupsPath, id)
+		if err != nil {
+			return nil, err
+		}
+		return &Handle{FS: m}, nil
+	}
+}
