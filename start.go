@@ -9,15 +9,5 @@ var startCommand = &cli.Command{
 	Name:      "start",
 	Usage:     "start a created container: run its process",
 	ArgsUsage: "<container-id>",
-	Action: func(ctx *cli.Context) error {
-		if err := checkArgs(ctx, 1, 1); err != nil {
-			return err
-		}
-		c, err := libcontainer.LoadLocked(ctx.String("root"), containerID(ctx))
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		return c.Start()
-	},
+	Action:    onLocked((*libcontainer.Container).Start),
 }

@@ -72,3 +72,19 @@ func writePidFile(path string, pid int) error {
 	}
 	return nil
 }
+
+// onLocked is the action of a command that takes one container id and
+// calls op on the container with its lock held.
+func onLocked(op func(*libcontainer.Container) error) cli.ActionFunc {
+	return func(ctx *cli.Context) error {
+		if err := checkArgs(ctx, 1, 1); err != nil {
+			return err
+		}
+		c, err := libcontainer.LoadLocked(ctx.String("root"), containerID(ctx))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return op(c)
+	}
+}
