@@ -18,7 +18,7 @@ import (
 // namespace each hierarchy is a real cgroup mount (the kernel shows the
 // namespace's root); without one, the host directory of this process's own
 // cgroup is bind-mounted. Combined hierarchies ("cpu,cpuacct") get a symlink
-// per controller. On a pure v2 host it is a cgroup2 mount.
+// per controller. On a pure v2 host see cgroupmount_v2.go.
 
 // hierarchy is one cgroup hierarchy mounted on the host under /sys/fs/cgroup.
 type hierarchy struct {
@@ -42,7 +42,7 @@ func mountCgroupV1(root *os.File, dest string, opts MountOptions, cgroupNS bool)
 		return err
 	}
 	if unified {
-		return mountFs(root, dest, fsMount("cgroup2", "cgroup2"), opts, nil)
+		return mountCgroupV2(root, dest, opts, cgroupNS) // cgroupmount_v2.go
 	}
 	tmpfsOpts := MountOptions{Flags: opts.Flags &^ unix.MS_RDONLY, DataOpts: []string{"mode=755"}}
 	if err := mountFs(root, dest, fsMount("tmpfs", "cgroup"), tmpfsOpts, nil); err != nil {

@@ -335,7 +335,7 @@ func TestPropagationHostToContainer(t *testing.T) {
 				addBind(b.Spec, vol, "/data")
 				b.Spec.Linux.RootfsPropagation = c.prop
 				b.script(`echo ok > /out/ready; while [ ! -e /out/go ]; do sleep 0.05; done
-{ if [ -e /data/sub/marker ]; then echo seen; else echo unseen; fi; awk '$5 == "/data/sub"' /proc/self/mountinfo; } > /out/result`)
+{ if [ -e /data/sub/marker ]; then echo seen; else echo unseen; fi; awk '$5 == "/data/sub"' /proc/self/mountinfo; } > /out/result.tmp && mv /out/result.tmp /out/result`)
 			})
 			b.mustCreate()
 			r.must("start", b.ID)
