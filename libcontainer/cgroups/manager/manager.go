@@ -8,12 +8,14 @@ import (
 
 	"github.com/ocirun/ocirun/libcontainer/cgroups"
 	"github.com/ocirun/ocirun/libcontainer/cgroups/fs"
+	"github.com/ocirun/ocirun/libcontainer/cgroups/fs2"
 )
 
 // Handle is the driver of one container as state.json keeps it: exactly
 // one field is set.
 type Handle struct {
-	FS *fs.Manager `json:"fs,omitempty"`
+	FS  *fs.Manager  `json:"fs,omitempty"`
+	FS2 *fs2.Manager `json:"fs2,omitempty"`
 }
 
 // Manager returns the driver, or nil when the container has no cgroup.
@@ -23,21 +25,27 @@ func (h *Handle) Manager() cgroups.Manager {
 		return nil
 	case h.FS != nil:
 		return h.FS
+	case h.FS2 != nil:
+		return h.FS2
 	}
 	return nil
 }
 
 // New returns the driver for a container's linux.cgroupsPath: a relative
-// path nests under ocirun's own cgroup, an absolute one starts at the
-// hierarchy root, an empty one is derived from id; with systemd the path is
-// slice:prefix:name.
+// path nests under ocirun's own cgroup (on v2 under its parent, see fs2),
+// an absolute one starts at the hierarchy root, an empty one is derived
+// from id; with systemd the path is slice:prefix:name.
 func New(cgroupsPath, id string, systemd bool) (*Handle, error) {
 	if systemd {
 		return nil, errors.New("--systemd-cgroup: the systemd cgroup driver is not supported yet")
 	}
 	switch cgroups.HostMode() {
 	case cgroups.Unified:
-		return nil, errors.New("create cgroup: cgroup v2 hosts are not supported yet")
+		m, err := fs2.New(cgroupsPath, id)
+		if err != nil {
+			return nil, err
+		}
+		return &Handle{FS2: m}, nil
 	default:
 		m, err := fs.New(cgroupsPath, id)
 		if err != nil {
