@@ -40,7 +40,7 @@ func main() {
 			&cli.StringFlag{Name: "log", Usage: "log file (default stderr)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.BoolFlag{Name: "debug", Usage: "log debug messages"},
-			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use the systemd cgroup driver (not supported yet)"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use the systemd cgroup driver: linux.cgroupsPath is slice:prefix:name"},
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless mode: true, false or auto (only false/auto as root are supported yet)"},
 			&cli.StringFlag{Name: "criu", Hidden: true, Usage: "accepted for runc compatibility; ignored"},
 		},
@@ -119,9 +119,6 @@ func setup(ctx *cli.Context) error {
 		h = slog.NewJSONHandler(w, opts)
 	}
 	slog.SetDefault(slog.New(h))
-	if ctx.Bool("systemd-cgroup") {
-		return errors.New("--systemd-cgroup: the systemd cgroup driver is not supported yet")
-	}
 	if r := ctx.String("rootless"); r == "true" || (r == "auto" && os.Geteuid() != 0) {
 		return errors.New("--rootless: rootless containers are not supported yet")
 	}

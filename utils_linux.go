@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/ocirun/ocirun/libcontainer"
+	"github.com/ocirun/ocirun/libcontainer/cgroups/systemd"
 	"github.com/ocirun/ocirun/libcontainer/specutil"
 	"github.com/urfave/cli/v2"
 )
@@ -41,6 +42,9 @@ func createOpts(ctx *cli.Context, detach bool) (*libcontainer.CreateOpts, error)
 	if detach && s.Process != nil && s.Process.Terminal && ctx.String("console-socket") == "" {
 		return nil, errTTYDetach
 	}
+	if ctx.Bool("systemd-cgroup") && !systemd.IsRunning() {
+		return nil, fmt.Errorf("--systemd-cgroup: %w", systemd.ErrNotRunning)
+	}
 	return &libcontainer.CreateOpts{
 		Bundle:        bundle,
 		Spec:          s,
@@ -49,6 +53,7 @@ func createOpts(ctx *cli.Context, detach bool) (*libcontainer.CreateOpts, error)
 		NoNewKeyring:  ctx.Bool("no-new-keyring"),
 		PreserveFds:   ctx.Int("preserve-fds"),
 		Debug:         ctx.Bool("debug"),
+		SystemdCgroup: ctx.Bool("systemd-cgroup"),
 	}, nil
 }
 

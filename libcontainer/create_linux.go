@@ -255,6 +255,7 @@ func (c *Container) startInit(o *CreateOpts) error {
 	}()
 
 	pid, err := bootstrap(initP, cmd.Process.Pid, s, c.state.cgroup())
+	c.state.Cgroup.InitJoined() // the init is in its cgroup (or never will be)
 	reaped = true
 	if werr := cmd.Wait(); err == nil && werr != nil {
 		err = fmt.Errorf("init bootstrap: %w", werr)

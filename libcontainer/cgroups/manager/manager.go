@@ -4,18 +4,18 @@
 package manager
 
 import (
-	"errors"
-
 	"github.com/ocirun/ocirun/libcontainer/cgroups"
 	"github.com/ocirun/ocirun/libcontainer/cgroups/fs"
 	"github.com/ocirun/ocirun/libcontainer/cgroups/fs2"
+	"github.com/ocirun/ocirun/libcontainer/cgroups/systemd"
 )
 
 // Handle is the driver of one container as state.json keeps it: exactly
 // one field is set.
 type Handle struct {
-	FS  *fs.Manager  `json:"fs,omitempty"`
-	FS2 *fs2.Manager `json:"fs2,omitempty"`
+	FS      *fs.Manager      `json:"fs,omitempty"`
+	FS2     *fs2.Manager     `json:"fs2,omitempty"`
+	Systemd *systemd.Manager `json:"systemd,omitempty"`
 }
 
 // Manager returns the driver, or nil when the container has no cgroup.
@@ -27,6 +27,8 @@ func (h *Handle) Manager() cgroups.Manager {
 		return h.FS
 	case h.FS2 != nil:
 		return h.FS2
+	case h.Systemd != nil:
+		return h.Systemd
 	}
 	return nil
 }
@@ -35,9 +37,13 @@ func (h *Handle) Manager() cgroups.Manager {
 // path nests under ocirun's own cgroup (on v2 under its parent, see fs2),
 // an absolute one starts at the hierarchy root, an empty one is derived
 // from id; with systemd the path is slice:prefix:name.
-func New(cgroupsPath, id string, systemd bool) (*Handle, error) {
-	if systemd {
-		return nil, errors.New("--systemd-cgroup: the systemd cgroup driver is not supported yet")
+func New(cgroupsPath, id string, useSystemd bool) (*Handle, error) {
+	if useSystemd {
+		m, err := systemd.New(cgroupsPath, id)
+		if err != nil {
+			return nil, err
+		}
+		return &Handle{Systemd: m}, nil
 	}
 	switch cgroups.HostMode() {
 	case cgroups.Unified:
@@ -52,5 +58,13 @@ func New(cgroupsPath, id string, systemd bool) (*Handle, error) {
 			return nil, err
 		}
 		return &Handle{FS: m}, nil
+	}
+}
+
+// InitJoined tells the driver that the container's init is in its cgroup
+// (the systemd driver then lets go of the scope's holder process).
+func (h *Handle) InitJoined() {
+	if h != nil && h.Systemd != nil {
+		h.Systemd.InitJoined()
 	}
 }
