@@ -31,7 +31,8 @@ func realManager(t *testing.T) (*Manager, string) {
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
 	}
-	name := "ocirun-test-" + hex.EncodeToString(b)
+	// Nested, so that Destroy's handling of a parent it made is exercised.
+	name := "ocirun-test-" + hex.EncodeToString(b) + "/leaf"
 	m, err := New(name, "unused")
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -91,7 +92,7 @@ func TestRealHierarchy(t *testing.T) {
 		}
 	}
 	for key, dir := range m.Paths {
-		if filepath.Base(dir) != name {
+		if !strings.HasSuffix(dir, "/"+name) {
 			t.Errorf("%s path %s does not end in %s", key, dir, name)
 		}
 		pids, err := cgroups.ReadPids(dir)
