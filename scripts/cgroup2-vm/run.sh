@@ -11,29 +11,37 @@
 # and exits with the test binary's status: 0 only when the tests ran and passed.
 #
 # Environment:
-#   CGROUP2_VM_RUN      the -test.run filter (default below: lifecycle, cgroup, namespace tests)
+#   CGROUP2_VM_RUN      the -test.run filter (default below: every test of issue 5's cgroup
+#                       work: limits, devices, pause/resume, events, update, ps, kill --all,
+#                       delete, plus the lifecycle basics; "." runs the whole suite)
 #   CGROUP2_VM_ARGS     more test flags, e.g. "-test.skip TestX -test.parallel 4"
 #   CGROUP2_VM_TIMEOUT  seconds before the VM is killed (default 600, 3600 without KVM)
 #   CGROUP2_VM_OCIRUN   use this ocirun binary instead of building one
 #   CGROUP2_VM_ACCEL    auto (default), kvm or tcg
+#   CGROUP2_VM_OUT      work directory (default build/cgroup2-vm), so that several runs can
+#                       share a machine; the downloaded kernel stays in build/cgroup2-vm/cache
 #   CGROUP2_VM_EXEC     a shell command to run in the VM instead of the tests (its status is
 #                       the result), e.g. 'ocirun --version; cat /sys/fs/cgroup/cgroup.controllers'
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-out=$repo/build/cgroup2-vm
-cache=$out/cache
+out=${CGROUP2_VM_OUT:-$repo/build/cgroup2-vm}
+cache=$repo/build/cgroup2-vm/cache
 
-RUN=${CGROUP2_VM_RUN:-'TestCreateStartDelete|TestRun|TestCgroup|TestPidNamespace|TestDeleteRemovesEverything'}
+# The default: what `make test-cgroup2` has to prove on v2 (tests/integration/cgroups_test.go,
+# pause_test.go (pause, ps, kill --all), events_test.go, update_test.go, the delete and lifecycle
+# basics; cgroupfiles_test.go reads each value from the file v2 keeps it in).
+RUN=${CGROUP2_VM_RUN:-'^(TestCgroup|TestPause|TestPs|TestKillAll|TestEvents|TestUpdate|TestDelete|TestCreateStartDelete|TestRun|TestPidNamespace)'}
 ARGS=${CGROUP2_VM_ARGS:-}
 # Modules the tests use that the cloud kernel builds as modules: overlay (ocirun's read-only
 # view of its own binary, TestMountsOverlay), ifb (the net-device tests' interfaces) and loop
 # (the device-cgroup tests open loop-control and loop7: without the driver every open fails).
 MODULES="overlay ifb loop"
-# Host tools copied in with their libraries, ahead of busybox's applets in PATH: iproute2's ip
-# (busybox ip lacks `addr add ... nodad`, which the net-device tests use).
-TOOLS="ip"
+# Host tools copied in with their libraries, ahead of busybox's applets in PATH, as tool:package:
+# iproute2's ip (busybox ip lacks `addr add ... nodad`, which the net-device tests use) and
+# procps' ps (`ocirun ps` runs `ps -ef` as runc does; busybox ps ignores -ef and prints no UID).
+TOOLS="ip:iproute2 ps:procps"
 # Kernel options the VM cannot do without (cgroup2 itself comes with CONFIG_CGROUPS).
 KCONFIG="CGROUPS MEMCG CGROUP_PIDS CGROUP_SCHED CPUSETS CGROUP_BPF BPF_SYSCALL CGROUP_FREEZER
 	BLK_DEV_INITRD RD_GZIP DEVTMPFS TMPFS SERIAL_8250_CONSOLE NAMESPACES PID_NS NET_NS UTS_NS
@@ -53,7 +61,7 @@ missing=()
 command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
 static_busybox || missing+=(busybox-static)
 command -v cpio >/dev/null || missing+=(cpio)
-for tool in $TOOLS; do command -v "$tool" >/dev/null || missing+=(iproute2); done
+for tool in $TOOLS; do command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}"); done
 kernel_dir=$(ls -d "$cache"/linux-image-*/ 2>/dev/null | grep -v '\.tmp/$' | tail -n 1 || true)
 if [ ${#missing[@]} -gt 0 ] || [ -z "$kernel_dir" ]; then
 	[ "$(id -u)" -eq 0 ] || die "as root, this installs ${missing[*]:-} and downloads a kernel; run it as root"
@@ -118,6 +126,7 @@ cp "$here/init" "$stage/init"
 chmod 755 "$stage/init"
 mkdir -p "$stage/usr/local/bin"
 for tool in $TOOLS; do
+	tool=${tool%%:*}
 	path=$(command -v "$tool") || die "the host has no $tool"
 	cp -L "$path" "$stage/usr/local/bin/$tool"
 done

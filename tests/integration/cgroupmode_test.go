@@ -13,9 +13,11 @@ import (
 // This file: which cgroup layout the host has. Most hosts here are v1
 // "hybrid" (v1 controllers, cgroup2 at /sys/fs/cgroup/unified); the
 // cgroup2 VM (scripts/cgroup2-vm, `make test-cgroup2`) mounts cgroup2 alone
-// at /sys/fs/cgroup. A test whose assertions name v1 files or hierarchies
-// calls requireCgroupV1; a test of behaviour that any layout must have does
-// not, so that it fails where the runtime lacks v2 support.
+// at /sys/fs/cgroup. A test reads cgroup values through
+// cgroupfiles_test.go, which knows both layouts; a test whose assertions
+// exist on v1 only calls requireCgroupV1 (or cgOnly for part of a test); a
+// test of behaviour that any layout must have does neither, so that it
+// fails where the runtime lacks v2 support.
 
 // cgroupV2Only reports whether /sys/fs/cgroup is a cgroup2 mount, i.e. the
 // host is in unified mode with no v1 hierarchy under /sys/fs/cgroup.
@@ -29,7 +31,7 @@ func cgroupV2Only() bool {
 func requireCgroupV1(t *testing.T) {
 	t.Helper()
 	if cgroupV2Only() {
-		t.Skip("asserts cgroup v1 (hybrid) files and hierarchies; this host is cgroup2 only (its v2 counterpart belongs with the runtime's fs2 support)")
+		t.Skip("asserts cgroup v1 (hybrid) files and hierarchies; this host is cgroup2 only")
 	}
 }
 

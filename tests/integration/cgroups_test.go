@@ -11,7 +11,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// This file: linux.resources on the host's cgroup v1 (hybrid) hierarchies.
+// This file: linux.resources on cgroup v1 (hybrid) hosts and on cgroup2
+// (the VM of scripts/cgroup2-vm); cgroupfiles_test.go finds the files.
 // Each limit is shown to bite inside the container (an allocation killed
 // at the memory limit, forks refused at pids.max, a device that cannot be
 // opened, the CPUs a process may run on) and its value is read from the
@@ -20,26 +21,6 @@ import (
 // naming the field; limits this host cannot apply are refused by name too.
 // Every bundle's cleanup checks that delete left no cgroup directory in
 // any hierarchy. Helpers are prefixed "cg".
-
-// cgDir is the container's cgroup directory in the host hierarchy h (a
-// directory name under /sys/fs/cgroup: "memory", "cpu", "unified", ...).
-func cgDir(t *testing.T, b *bundle, h string) string {
-	t.Helper()
-	own, ok := ownCgroups()[h]
-	if !ok {
-		t.Skipf("no %s hierarchy under /sys/fs/cgroup", h)
-	}
-	return filepath.Join("/sys/fs/cgroup", h, own, cgroupParent, b.ID)
-}
-
-// cgWant fails the test unless the container's file in hierarchy h, read
-// from the host, holds want.
-func cgWant(t *testing.T, b *bundle, h, file, want string) {
-	t.Helper()
-	if got := strings.TrimSpace(readFile(t, filepath.Join(cgDir(t, b, h), file))); got != want {
-		t.Errorf("host %s/%s = %q, want %q", h, file, got, want)
-	}
-}
 
 // cgField reads "<key> <value>" lines of a keyed file (memory.oom_control,
 // pids.events) and returns key's value.
@@ -105,10 +86,9 @@ func cgRefused(t *testing.T, b *bundle, field, runcGap string) {
 // TestCgroupsMemoryLimitOOM: with a 32 MiB memory (and memory+swap) limit,
 // dd with an 8 MiB buffer succeeds and dd with a 64 MiB buffer is
 // OOM-killed (exit 137), while the shell survives; the host sees the
-// limit, the peak usage at the limit and the OOM kill, and the container
-// sees its limit.
+// limit, the peak usage at the limit and the OOM kill (v1
+// memory.oom_control, v2 memory.events), and the container sees its limit.
 func TestCgroupsMemoryLimitOOM(t *testing.T) {
-	requireCgroupV1(t)
 	t.Parallel()
 	r := newRT(t)
 	limit := int64(32 << 20)
@@ -116,56 +96,66 @@ func TestCgroupsMemoryLimitOOM(t *testing.T) {
 		cgRes(b).Memory = &specs.LinuxMemory{Limit: &limit, Swap: &limit}
 	}, `dd if=/dev/zero of=/dev/null bs=8M count=1 2>/dev/null; echo "small=$?" > /out/dd
 dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo "big=$?" >> /out/dd
-cat /sys/fs/cgroup/memory/memory.limit_in_bytes > /out/inside`)
+`+cgInside("memory")+`; cat "$cg/`+cgFile("memory.limit")+`" > /out/inside`)
 	if got := readFile(t, filepath.Join(b.Out, "dd")); got != "small=0\nbig=137\n" {
 		t.Errorf("dd results %q, want small=0 and big=137 (SIGKILL)", got)
 	}
 	if got := strings.TrimSpace(readFile(t, filepath.Join(b.Out, "inside"))); got != "33554432" {
-		t.Errorf("container sees memory.limit_in_bytes %q", got)
+		t.Errorf("container sees %s %q", cgFile("memory.limit"), got)
 	}
-	cgWant(t, b, "memory", "memory.limit_in_bytes", "33554432")
-	cgWant(t, b, "memory", "memory.memsw.limit_in_bytes", "33554432")
-	dir := cgDir(t, b, "memory")
-	if n := cgField(t, readFile(t, filepath.Join(dir, "memory.oom_control")), "oom_kill"); n < 1 {
-		t.Errorf("memory.oom_control counts %d OOM kills", n)
+	cgWant(t, b, "memory.limit", "33554432")
+	cgWant(t, b, "memory.swap", "33554432")
+	if n := cgValue(t, b, "memory.oom_kill"); n == "0" {
+		t.Errorf("%s counts no OOM kill", cgWhere("memory.oom_kill"))
 	}
 	// Peak usage reached the limit (memory.failcnt stays 0 on Linux 6.x).
-	cgWant(t, b, "memory", "memory.max_usage_in_bytes", "33554432")
+	cgWant(t, b, "memory.peak", "33554432")
 	createFile(t, filepath.Join(b.Out, "stop")).Close()
 }
 
-// TestCgroupsMemorySettings: reservation, swap -1 (unlimited, written
-// before the limit), swappiness, disableOOMKiller, useHierarchy and
-// kernelTCP reach their files, seen from the host and from inside; the
-// deprecated kernel limit, which Linux 6 ignores, does not fail create.
+// TestCgroupsMemorySettings: the limit, swap -1 (unlimited, written before
+// the limit) and the reservation (v2 memory.low) reach their files, seen
+// from the host and from inside. On v1 also swappiness, disableOOMKiller,
+// useHierarchy and kernelTCP, and the deprecated kernel limit, which
+// Linux 6 ignores, does not fail create; cgroup v2 has none of their files.
 func TestCgroupsMemorySettings(t *testing.T) {
-	requireCgroupV1(t)
 	t.Parallel()
+	v1 := !cgroupV2Only()
 	r := newRT(t)
+	script := cgInside("memory") + `; cd "$cg"; cat ` + cgFile("memory.reservation") + ` > /out/reservation`
+	if v1 {
+		script += `; echo "$(cat memory.swappiness) $(head -1 memory.oom_control)" > /out/inside`
+	}
 	b, _ := startWaiting(t, r, func(b *bundle) {
-		cgRes(b).Memory = &specs.LinuxMemory{
-			Limit: i64(64 << 20), Swap: i64(-1), Reservation: i64(16 << 20),
-			Swappiness: u64(10), DisableOOMKiller: bptr(true), UseHierarchy: bptr(true),
-			Kernel: i64(16 << 20), KernelTCP: i64(8 << 20),
+		m := &specs.LinuxMemory{Limit: i64(64 << 20), Swap: i64(-1), Reservation: i64(16 << 20)}
+		if v1 {
+			m.Swappiness, m.DisableOOMKiller, m.UseHierarchy = u64(10), bptr(true), bptr(true)
+			m.Kernel, m.KernelTCP = i64(16<<20), i64(8<<20)
 		}
-	}, `cd /sys/fs/cgroup/memory; echo "$(cat memory.swappiness) $(head -1 memory.oom_control)" > /out/inside`)
-	if got := strings.TrimSpace(readFile(t, filepath.Join(b.Out, "inside"))); got != "10 oom_kill_disable 1" {
-		t.Errorf("container sees swappiness and oom_control %q", got)
+		cgRes(b).Memory = m
+	}, script)
+	if got := strings.TrimSpace(readFile(t, filepath.Join(b.Out, "reservation"))); got != "16777216" {
+		t.Errorf("container sees %s %q", cgFile("memory.reservation"), got)
 	}
-	cgWant(t, b, "memory", "memory.limit_in_bytes", "67108864")
-	cgWant(t, b, "memory", "memory.memsw.limit_in_bytes", "9223372036854771712")
-	cgWant(t, b, "memory", "memory.soft_limit_in_bytes", "16777216")
-	cgWant(t, b, "memory", "memory.swappiness", "10")
-	cgWant(t, b, "memory", "memory.use_hierarchy", "1")
-	if got := strings.Split(readFile(t, filepath.Join(cgDir(t, b, "memory"), "memory.oom_control")), "\n")[0]; got != "oom_kill_disable 1" {
-		t.Errorf("host memory.oom_control starts %q", got)
-	}
-	if isRunc {
-		t.Logf("runc 1.1 ignores kernelTCP: memory.kmem.tcp.limit_in_bytes = %s",
-			readOr(filepath.Join(cgDir(t, b, "memory"), "memory.kmem.tcp.limit_in_bytes")))
-	} else {
-		cgWant(t, b, "memory", "memory.kmem.tcp.limit_in_bytes", "8388608")
-	}
+	cgWant(t, b, "memory.limit", "67108864")
+	cgWant(t, b, "memory.swap", "-1")
+	cgWant(t, b, "memory.reservation", "16777216")
+	cgOnly(t, 1, "cgroup v2 has no memory.swappiness, memory.oom_control, memory.use_hierarchy or memory.kmem.tcp.*", func(t *testing.T) {
+		if got := strings.TrimSpace(readFile(t, filepath.Join(b.Out, "inside"))); got != "10 oom_kill_disable 1" {
+			t.Errorf("container sees swappiness and oom_control %q", got)
+		}
+		cgRaw(t, b, "memory", "memory.swappiness", "10")
+		cgRaw(t, b, "memory", "memory.use_hierarchy", "1")
+		if got := strings.Split(cgRead(t, b, "memory", "memory.oom_control"), "\n")[0]; got != "oom_kill_disable 1" {
+			t.Errorf("host memory.oom_control starts %q", got)
+		}
+		if isRunc {
+			t.Logf("runc 1.1 ignores kernelTCP: memory.kmem.tcp.limit_in_bytes = %s",
+				readOr(filepath.Join(cgDir(t, b, "memory"), "memory.kmem.tcp.limit_in_bytes")))
+		} else {
+			cgRaw(t, b, "memory", "memory.kmem.tcp.limit_in_bytes", "8388608")
+		}
+	})
 	createFile(t, filepath.Join(b.Out, "stop")).Close()
 }
 
@@ -174,14 +164,13 @@ func TestCgroupsMemorySettings(t *testing.T) {
 // container and the host both see the limit, and the host's pids.events
 // counts the refusals.
 func TestCgroupsPidsLimit(t *testing.T) {
-	requireCgroupV1(t)
 	t.Parallel()
 	r := newRT(t)
 	b, _ := startWaiting(t, r, func(b *bundle) {
 		cgRes(b).Pids = &specs.LinuxPids{Limit: i64(8)}
 	}, `sh -c 'while true; do sleep 1000 & echo $! >> /out/pids; done' 2>/out/forkerr
 n=0; while read p; do n=$((n+1)); done < /out/pids
-read cur < /sys/fs/cgroup/pids/pids.current; read max < /sys/fs/cgroup/pids/pids.max
+`+cgInside("pids")+`; read cur < "$cg/pids.current"; read max < "$cg/pids.max"
 echo "started=$n current=$cur max=$max" > /out/count`)
 	if got := strings.TrimSpace(readFile(t, filepath.Join(b.Out, "count"))); got != "started=6 current=7 max=8" {
 		t.Errorf("inside: %q, want started=6 current=7 max=8", got)
@@ -189,39 +178,46 @@ echo "started=$n current=$cur max=$max" > /out/count`)
 	if got := readFile(t, filepath.Join(b.Out, "forkerr")); !strings.Contains(got, "can't fork") {
 		t.Errorf("the fork loop did not end on a failed fork: %q", got)
 	}
-	cgWant(t, b, "pids", "pids.max", "8")
-	if n := cgField(t, readFile(t, filepath.Join(cgDir(t, b, "pids"), "pids.events")), "max"); n < 1 {
-		t.Errorf("pids.events counts %d refused forks", n)
+	cgWant(t, b, "pids.max", "8")
+	if n := cgValue(t, b, "pids.events.max"); n == "0" {
+		t.Errorf("pids.events counts no refused fork")
 	}
 	createFile(t, filepath.Join(b.Out, "stop")).Close()
 }
 
-// TestCgroupsCPU: shares, quota and period are in the container's cpu
-// cgroup, read from the host and from inside (/sys/fs/cgroup/cpu is the
-// container's own cgroup there).
+// TestCgroupsCPU: shares (v2: the cpu.weight derived from them), quota
+// and period (v2: cpu.max) are in the container's cpu cgroup, read from
+// the host and from inside.
 func TestCgroupsCPU(t *testing.T) {
-	requireCgroupV1(t)
 	t.Parallel()
 	r := newRT(t)
+	files := "cpu.shares) $(cat cpu.cfs_quota_us) $(cat cpu.cfs_period_us"
+	if cgroupV2Only() {
+		files = "cpu.weight) $(cat cpu.max"
+	}
 	b, _ := startWaiting(t, r, func(b *bundle) {
 		cgRes(b).CPU = &specs.LinuxCPU{Shares: u64(512), Quota: i64(20000), Period: u64(50000)}
-	}, `cd /sys/fs/cgroup/cpu; echo "$(cat cpu.shares) $(cat cpu.cfs_quota_us) $(cat cpu.cfs_period_us)" > /out/inside`)
-	if got := strings.TrimSpace(readFile(t, filepath.Join(b.Out, "inside"))); got != "512 20000 50000" {
-		t.Errorf("container sees shares, quota, period %q, want 512 20000 50000", got)
+	}, cgInside("cpu")+`; cd "$cg"; echo "$(cat `+files+`)" > /out/inside`)
+	cgWant(t, b, "cpu.shares", "512")
+	cgWant(t, b, "cpu.quota", "20000")
+	cgWant(t, b, "cpu.period", "50000")
+	want := cgValue(t, b, "cpu.shares") + " 20000 50000"
+	if got := strings.TrimSpace(readFile(t, filepath.Join(b.Out, "inside"))); got != want {
+		t.Errorf("container sees shares (weight), quota, period %q, want %q", got, want)
 	}
-	cgWant(t, b, "cpu", "cpu.shares", "512")
-	cgWant(t, b, "cpu", "cpu.cfs_quota_us", "20000")
-	cgWant(t, b, "cpu", "cpu.cfs_period_us", "50000")
 	createFile(t, filepath.Join(b.Out, "stop")).Close()
 }
 
 // TestCgroupsCPUBurstIdle: burst and idle (runtime-spec 1.1+) reach
-// cpu.cfs_burst_us and cpu.idle where the kernel has them.
+// cpu.cfs_burst_us (v2 cpu.max.burst) and cpu.idle where the kernel has
+// them (Linux 5.15).
 func TestCgroupsCPUBurstIdle(t *testing.T) {
-	requireCgroupV1(t)
 	t.Parallel()
+	if !cgKernelAtLeast(5, 15) {
+		t.Skip("the kernel has no cpu burst or idle (Linux 5.15 has both)")
+	}
 	for _, f := range []string{"cpu.cfs_burst_us", "cpu.idle"} {
-		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/cpu", f)); err != nil {
+		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/cpu", f)); err != nil && !cgroupV2Only() {
 			t.Skipf("the kernel has no %s", f)
 		}
 	}
@@ -230,12 +226,13 @@ func TestCgroupsCPUBurstIdle(t *testing.T) {
 		cgRes(b).CPU = &specs.LinuxCPU{Quota: i64(20000), Period: u64(100000), Burst: u64(5000), Idle: i64(1)}
 	}, `true`)
 	if isRunc {
-		t.Logf("runc 1.1 has no burst or idle: cpu.cfs_burst_us %s, cpu.idle %s",
-			readOr(filepath.Join(cgDir(t, b, "cpu"), "cpu.cfs_burst_us")), readOr(filepath.Join(cgDir(t, b, "cpu"), "cpu.idle")))
+		t.Logf("runc 1.1 has no burst or idle: %s %s, cpu.idle %s", cgWhere("cpu.burst"),
+			readOr(filepath.Join(cgDir(t, b, "cpu"), cgFile("cpu.burst"))), readOr(filepath.Join(cgDir(t, b, "cpu"), "cpu.idle")))
 	} else {
-		cgWant(t, b, "cpu", "cpu.cfs_burst_us", "5000")
-		cgWant(t, b, "cpu", "cpu.idle", "1")
+		cgWant(t, b, "cpu.burst", "5000")
+		cgWant(t, b, "cpu.idle", "1")
 	}
+	cgWant(t, b, "cpu.quota", "20000")
 	createFile(t, filepath.Join(b.Out, "stop")).Close()
 }
 
@@ -255,8 +252,8 @@ func TestCgroupsCpuset(t *testing.T) {
 	if got := readFile(t, filepath.Join(b.Out, "inside")); got != want {
 		t.Errorf("container process status %q, want %q", got, want)
 	}
-	cgWant(t, b, "cpuset", "cpuset.cpus", last)
-	cgWant(t, b, "cpuset", "cpuset.mems", "0")
+	cgWant(t, b, "cpuset.cpus", last)
+	cgWant(t, b, "cpuset.mems", "0")
 	createFile(t, filepath.Join(b.Out, "stop")).Close()
 }
 
@@ -270,13 +267,18 @@ try /dev/km '<' read; try /dev/null '>' write; try /dev/zero '<' read
 { true < /dev/km; } 2>&1 | sed 's/.*: //'`
 
 // TestCgroupsDevices: the configured rules apply in order after the
-// leading deny-all: loop-control (10:237) is readable, not writable; loop7
-// (7:7) allowed rw then denied w is readable only; kmsg (1:11), in no
-// rule, cannot be opened (EPERM, from the device cgroup); the default
-// devices work. The host's devices.list holds the configured exceptions,
-// first and in order, then the defaults.
+// leading deny-all (v1: devices.allow/deny; v2: the eBPF program):
+// loop-control (10:237) is readable, not writable; loop7 (7:7) allowed rw
+// then denied w is readable only; kmsg (1:11), in no rule, cannot be
+// opened (EPERM, from the device cgroup); the default devices work. On v1
+// the container's devices.list holds the configured exceptions, first and
+// in order, then the defaults.
 func TestCgroupsDevices(t *testing.T) {
 	t.Parallel()
+	script := cgDeviceScript
+	if !cgroupV2Only() {
+		script += "\ncat /sys/fs/cgroup/devices/devices.list"
+	}
 	out := inside(t, func(b *bundle) {
 		cgAddCap(b, "CAP_MKNOD")
 		cgRes(b).Devices = []specs.LinuxDeviceCgroup{
@@ -285,25 +287,27 @@ func TestCgroupsDevices(t *testing.T) {
 			{Allow: true, Type: "b", Major: i64(7), Minor: i64(7), Access: "rw"},
 			{Allow: false, Type: "b", Major: i64(7), Minor: i64(7), Access: "w"},
 		}
-	}, cgDeviceScript+"\ncat /sys/fs/cgroup/devices/devices.list")
+	}, script)
 	devWant(t, out, "mknod-ok",
 		"/dev/lc read ok", "/dev/lc write denied", "/dev/lp read ok", "/dev/lp write denied",
 		"/dev/km read denied", "/dev/null write ok", "/dev/zero read ok", "Operation not permitted")
-	list := out[strings.Index(out, "Operation not permitted\n")+len("Operation not permitted\n"):]
-	if isRunc {
-		// runc writes its rules sorted by numbers, not in the listed order.
-		devWant(t, list, "c 10:237 r", "b 7:7 r")
-		return
-	}
-	want := "c 10:237 r\nb 7:7 r\nc *:* m\nb *:* m\nc 1:3 rwm\nc 1:8 rwm\nc 1:7 rwm\nc 5:0 rwm\nc 1:5 rwm\nc 1:9 rwm\nc 136:* rwm\nc 5:2 rwm\n"
-	if list != want {
-		t.Errorf("devices.list inside:\n%s\nwant:\n%s", list, want)
-	}
+	cgOnly(t, 1, "cgroup v2 has no devices.list: the rules are an eBPF program, whose effect the opens above show", func(t *testing.T) {
+		list := out[strings.Index(out, "Operation not permitted\n")+len("Operation not permitted\n"):]
+		if isRunc {
+			// runc writes its rules sorted by numbers, not in the listed order.
+			devWant(t, list, "c 10:237 r", "b 7:7 r")
+			return
+		}
+		want := "c 10:237 r\nb 7:7 r\nc *:* m\nb *:* m\nc 1:3 rwm\nc 1:8 rwm\nc 1:7 rwm\nc 5:0 rwm\nc 1:5 rwm\nc 1:9 rwm\nc 136:* rwm\nc 5:2 rwm\n"
+		if list != want {
+			t.Errorf("devices.list inside:\n%s\nwant:\n%s", list, want)
+		}
+	})
 }
 
 // TestCgroupsDevicesWithoutConfig: a config without linux.resources still
 // gets the deny-by-default allowlist (as with runc): the default devices
-// work and any other node cannot be opened.
+// work and any other node cannot be opened (v1 devices.list, v2 eBPF).
 func TestCgroupsDevicesWithoutConfig(t *testing.T) {
 	t.Parallel()
 	r := newRT(t)
@@ -314,10 +318,12 @@ func TestCgroupsDevicesWithoutConfig(t *testing.T) {
 	out := readFile(t, filepath.Join(b.Out, "devices"))
 	devWant(t, out, "mknod-ok", "/dev/lc read denied", "/dev/lp read denied", "/dev/km read denied",
 		"/dev/null write ok", "/dev/zero read ok", "Operation not permitted")
-	list := readFile(t, filepath.Join(cgDir(t, b, "devices"), "devices.list"))
-	if strings.Contains(list, "a *:* rwm") || !strings.Contains(list, "c 1:3 rwm") {
-		t.Errorf("host devices.list is not the default allowlist:\n%s", list)
-	}
+	cgOnly(t, 1, "cgroup v2 has no devices.list: the rules are an eBPF program, whose effect the opens above show", func(t *testing.T) {
+		list := cgRead(t, b, "devices", "devices.list")
+		if strings.Contains(list, "a *:* rwm") || !strings.Contains(list, "c 1:3 rwm") {
+			t.Errorf("host devices.list is not the default allowlist:\n%s", list)
+		}
+	})
 	createFile(t, filepath.Join(b.Out, "stop")).Close()
 }
 
@@ -337,9 +343,9 @@ func cgBlockDevice(t *testing.T) (int64, int64) {
 	return 0, 0
 }
 
-// TestCgroupsBlkioThrottle: throttle rates reach their per-device files.
+// TestCgroupsBlkioThrottle: throttle rates reach their per-device files
+// (v1 blkio.throttle.*_device, v2 io.max).
 func TestCgroupsBlkioThrottle(t *testing.T) {
-	requireCgroupV1(t)
 	t.Parallel()
 	maj, min := cgBlockDevice(t)
 	dev := specs.LinuxBlockIODevice{Major: maj, Minor: min}
@@ -351,16 +357,19 @@ func TestCgroupsBlkioThrottle(t *testing.T) {
 		}
 	}, `true`)
 	d := strconv.FormatInt(maj, 10) + ":" + strconv.FormatInt(min, 10)
-	cgWant(t, b, "blkio", "blkio.throttle.read_bps_device", d+" 1048576")
-	cgWant(t, b, "blkio", "blkio.throttle.write_iops_device", d+" 100")
+	for kind, want := range map[string]string{"rbps": "1048576", "wiops": "100", "wbps": "max", "riops": "max"} {
+		if got := cgIO(t, b, kind, d); got != want {
+			t.Errorf("host %s of %s = %q, want %q", kind, d, got, want)
+		}
+	}
 	createFile(t, filepath.Join(b.Out, "stop")).Close()
 }
 
 // TestCgroupsBlkioWeight: the weight goes to blkio.weight (CFQ) or, on
-// kernels since 5.0, blkio.bfq.weight; a kernel with neither refuses it by
-// name, which is a host limitation here.
+// kernels since 5.0, blkio.bfq.weight; on v2 to io.bfq.weight or, mapped,
+// io.weight. A kernel with none of them refuses it by name, which is a
+// host limitation here.
 func TestCgroupsBlkioWeight(t *testing.T) {
-	requireCgroupV1(t)
 	t.Parallel()
 	r := newRT(t)
 	b := r.newBundle(func(b *bundle) {
@@ -369,22 +378,24 @@ func TestCgroupsBlkioWeight(t *testing.T) {
 	})
 	res := b.create()
 	if res.Code != 0 {
-		if !isRunc && strings.Contains(res.Stderr, "linux.resources.blockIO.weight") && strings.Contains(res.Stderr, "neither") {
-			t.Skipf("host has no blkio weight files: %s", strings.TrimSpace(res.Stderr))
+		if !isRunc && strings.Count(strings.TrimSpace(res.Stderr), "\n") == 0 && strings.Contains(res.Stderr, "linux.resources.blockIO.weight") {
+			t.Skipf("host has no block I/O weight files: %s", strings.TrimSpace(res.Stderr))
 		}
 		t.Fatalf("create failed: %s", res)
 	}
-	dir := cgDir(t, b, "blkio")
-	got := readOr(filepath.Join(dir, "blkio.weight")) + readOr(filepath.Join(dir, "blkio.bfq.weight"))
-	if f := strings.Fields(got); len(f) == 0 || f[len(f)-1] != "333" {
-		t.Errorf("blkio weight files hold %q, want 333", got)
+	file, got, want := cgWeight(t, b, 333)
+	if file == "" {
+		t.Fatalf("create accepted a weight, but the container's cgroup has no weight file to hold it")
+	}
+	if got != want {
+		t.Errorf("host %s holds %q, want %q (blkio weight 333)", file, got, want)
 	}
 }
 
-// TestCgroupsUnified: on a hybrid host a unified key is written to the
-// container's cgroup2 directory (here a core file every cgroup has).
+// TestCgroupsUnified: a unified key is written to the container's
+// cgroup2 directory (on a hybrid host the one under /sys/fs/cgroup/unified;
+// here a core file every cgroup has).
 func TestCgroupsUnified(t *testing.T) {
-	requireCgroupV1(t)
 	t.Parallel()
 	r := newRT(t)
 	b := r.newBundle(func(b *bundle) {
@@ -392,68 +403,113 @@ func TestCgroupsUnified(t *testing.T) {
 		cgRes(b).Unified = map[string]string{"cgroup.max.descendants": "3"}
 	})
 	res := b.create()
-	if isRunc && res.Code != 0 {
+	if isRunc && res.Code != 0 && !cgroupV2Only() {
 		t.Logf("runc 1.1 refuses unified on a v1 host: %s", strings.TrimSpace(res.Stderr))
 		return
 	}
 	if res.Code != 0 {
 		t.Fatalf("create failed: %s", res)
 	}
-	cgWant(t, b, "unified", "cgroup.max.descendants", "3")
+	cgRaw(t, b, "unified", "cgroup.max.descendants", "3")
 }
 
 // TestCgroupsApplyErrors: limits this host cannot apply are refused at
 // create with an error naming the field, and leave nothing behind. Each
-// case is skipped where the host can apply it.
+// case is skipped where the host can apply it. On cgroup v2 the fields
+// without a v2 file (real-time cpu, leaf weights, net_cls, net_prio,
+// swappiness, disableOOMKiller, useHierarchy false) are refused by name
+// instead of being ignored as runc 1.1 does (logged for runc).
 func TestCgroupsApplyErrors(t *testing.T) {
-	requireCgroupV1(t)
 	t.Parallel()
+	v2 := cgroupV2Only()
 	hostHas := func(p string) bool { _, err := os.Stat(p); return err == nil }
 	unifiedOwn := filepath.Join("/sys/fs/cgroup/unified", ownCgroups()["unified"])
+	if v2 {
+		unifiedOwn = filepath.Join("/sys/fs/cgroup", ownCgroups()[""])
+	}
+	// The v2 controllers the test's own cgroup hands to its children.
+	v2Has := func(c string) bool {
+		return hasOpt(strings.ReplaceAll(strings.TrimSpace(readOr(filepath.Join(unifiedOwn, "cgroup.subtree_control"))), " ", ","), c)
+	}
+	canApply := func(yes bool) string {
+		if yes {
+			return "this host can apply it"
+		}
+		return ""
+	}
+	v1Only := func(why string) string {
+		if v2 {
+			return "v1 only: " + why
+		}
+		return ""
+	}
+	v2Only := func(why string) string {
+		if !v2 {
+			return "v2 only: " + why
+		}
+		return ""
+	}
 	cases := []struct {
 		name, field string
-		skip        bool // the host can apply it
+		skip        string // why the case does not apply here
 		mut         func(r *specs.LinuxResources)
 	}{
-		{"cpu shares clamped", "linux.resources.cpu.shares", false, func(r *specs.LinuxResources) {
+		// v1 clamps shares below 2 to 2; v2 has no weight for it.
+		{"cpu shares 1", "linux.resources.cpu.shares", "", func(r *specs.LinuxResources) {
 			r.CPU = &specs.LinuxCPU{Shares: u64(1)}
 		}},
 		// 99% of each second is more than any cgroup may have by default
-		// (kernel.sched_rt_runtime_us is 95%); the kernel refuses it.
-		{"realtime runtime beyond the global limit", "linux.resources.cpu.realtimeRuntime", !hostHas("/sys/fs/cgroup/cpu/cpu.rt_runtime_us") || readOr("/proc/sys/kernel/sched_rt_runtime_us") == "-1\n", func(r *specs.LinuxResources) {
-			r.CPU = &specs.LinuxCPU{RealtimePeriod: u64(1000000), RealtimeRuntime: i64(990000)}
-		}},
-		{"blkio leaf weight", "linux.resources.blockIO.leafWeight", hostHas("/sys/fs/cgroup/blkio/blkio.leaf_weight"), func(r *specs.LinuxResources) {
+		// (kernel.sched_rt_runtime_us is 95%); the kernel refuses it. v2
+		// has no real-time cpu controller.
+		{"realtime runtime beyond the global limit", "linux.resources.cpu.realtimeRuntime",
+			canApply(!v2 && (!hostHas("/sys/fs/cgroup/cpu/cpu.rt_runtime_us") || readOr("/proc/sys/kernel/sched_rt_runtime_us") == "-1\n")), func(r *specs.LinuxResources) {
+				r.CPU = &specs.LinuxCPU{RealtimePeriod: u64(1000000), RealtimeRuntime: i64(990000)}
+			}},
+		{"blkio leaf weight", "linux.resources.blockIO.leafWeight", canApply(hostHas("/sys/fs/cgroup/blkio/blkio.leaf_weight")), func(r *specs.LinuxResources) {
 			r.BlockIO = &specs.LinuxBlockIO{LeafWeight: u16(500)}
 		}},
-		{"net_cls classID", "linux.resources.network.classID", hostHas("/sys/fs/cgroup/net_cls"), func(r *specs.LinuxResources) {
+		{"net_cls classID", "linux.resources.network.classID", canApply(hostHas("/sys/fs/cgroup/net_cls")), func(r *specs.LinuxResources) {
 			r.Network = &specs.LinuxNetwork{ClassID: u32(0x100001)}
 		}},
-		{"net_prio priorities", "linux.resources.network.priorities[0]", hostHas("/sys/fs/cgroup/net_prio"), func(r *specs.LinuxResources) {
+		{"net_prio priorities", "linux.resources.network.priorities[0]", canApply(hostHas("/sys/fs/cgroup/net_prio")), func(r *specs.LinuxResources) {
 			r.Network = &specs.LinuxNetwork{Priorities: []specs.LinuxInterfacePriority{{Name: "lo", Priority: 5}}}
 		}},
-		{"rdma", "linux.resources.rdma.mlx5_0", hostHas("/sys/fs/cgroup/rdma") || strings.Contains(readOr(filepath.Join(unifiedOwn, "cgroup.subtree_control")), "rdma"), func(r *specs.LinuxResources) {
+		{"rdma", "linux.resources.rdma.mlx5_0", canApply(hostHas("/sys/fs/cgroup/rdma") || v2Has("rdma")), func(r *specs.LinuxResources) {
 			r.Rdma = map[string]specs.LinuxRdma{"mlx5_0": {HcaHandles: u32(3)}}
 		}},
-		{"hugetlb", "linux.resources.hugepageLimits[0]", hostHas("/sys/fs/cgroup/hugetlb") || strings.Contains(readOr(filepath.Join(unifiedOwn, "cgroup.subtree_control")), "hugetlb"), func(r *specs.LinuxResources) {
+		{"hugetlb", "linux.resources.hugepageLimits[0]", canApply(hostHas("/sys/fs/cgroup/hugetlb") || v2Has("hugetlb")), func(r *specs.LinuxResources) {
 			r.HugepageLimits = []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 4 << 20}}
 		}},
-		{"unified key of a v1 controller", "linux.resources.unified.memory.max", !hostHas("/sys/fs/cgroup/memory"), func(r *specs.LinuxResources) {
-			r.Unified = map[string]string{"memory.max": "1000000"}
+		{"unified key of a v1 controller", "linux.resources.unified.memory.max",
+			v1Only("memory.max is a cgroup v2 file") + canApply(!v2 && !hostHas("/sys/fs/cgroup/memory")), func(r *specs.LinuxResources) {
+				r.Unified = map[string]string{"memory.max": "1000000"}
+			}},
+		{"swappiness", "linux.resources.memory.swappiness", v2Only("cgroup v1 has memory.swappiness"), func(r *specs.LinuxResources) {
+			r.Memory = &specs.LinuxMemory{Swappiness: u64(10)}
+		}},
+		{"disableOOMKiller", "linux.resources.memory.disableOOMKiller", v2Only("cgroup v1 has memory.oom_control"), func(r *specs.LinuxResources) {
+			r.Memory = &specs.LinuxMemory{DisableOOMKiller: bptr(true)}
+		}},
+		{"useHierarchy false", "linux.resources.memory.useHierarchy", v2Only("cgroup v1 has memory.use_hierarchy"), func(r *specs.LinuxResources) {
+			r.Memory = &specs.LinuxMemory{UseHierarchy: bptr(false)}
 		}},
 	}
 	for _, c := range cases {
 		t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
 			t.Parallel()
-			if c.skip {
-				t.Skip("this host can apply it")
+			if c.skip != "" {
+				t.Skip(c.skip)
 			}
 			r := newRT(t)
 			b := r.newBundle(func(b *bundle) {
 				b.script(`true`)
 				c.mut(cgRes(b))
 			})
-			cgRefused(t, b, c.field, "")
+			runcGap := ""
+			if v2 {
+				runcGap = "runc 1.1's fs2 ignores the v1-only fields"
+			}
+			cgRefused(t, b, c.field, runcGap)
 		})
 	}
 }
@@ -522,5 +578,59 @@ func TestCgroupsBadValues(t *testing.T) {
 			writeConfig(t, b.Dir, m)
 			cgRefused(t, b, c.field, c.runcGap)
 		})
+	}
+}
+
+// TestCgroupsDeleteRemovesAll: with cgroupsPath ocirun-it/<id>/a/b, the
+// init is in that path nested under the test's own cgroup in every
+// hierarchy the host mounts (v1: each controller's and the named systemd
+// one, plus the unified one in hybrid mode; v2: the one), read from
+// /proc/<pid>/cgroup; after the container stops, delete leaves none of the
+// leaf directories nor the parents <id>/a and <id> that create made.
+func TestCgroupsDeleteRemovesAll(t *testing.T) {
+	t.Parallel()
+	r := newRT(t)
+	b, _ := startWaiting(t, r, func(b *bundle) {
+		b.Spec.Linux.CgroupsPath = cgroupParent + "/" + b.ID + "/a/b"
+	}, `true`)
+	dirs := cgDirs(t, b)
+	var made []string // the container's directories, deepest first
+	for key, own := range cgPathsOf("self") {
+		want := filepath.Join(own, cgroupParent, b.ID, "a", "b")
+		if got := dirs[key]; got != want {
+			if isRunc && key == "unified" {
+				t.Logf("runc 1.1 leaves the init in %q of the hybrid unified hierarchy", got)
+				continue
+			}
+			t.Errorf("the init's %s cgroup is %q, want %s", key, got, want)
+			continue
+		}
+		if _, err := os.Stat(want); err != nil {
+			t.Errorf("the init's %s cgroup: %v", key, err)
+		}
+		made = append(made, want, filepath.Dir(want), filepath.Dir(filepath.Dir(want)))
+	}
+	if len(made) == 0 {
+		t.Fatalf("the init is in no cgroup nested under the test's: %v", dirs)
+	}
+	r.must("kill", b.ID, "KILL")
+	b.waitStatus("stopped")
+	r.must("delete", b.ID)
+	var left []string
+	for _, d := range made {
+		if _, err := os.Stat(d); err == nil {
+			left = append(left, d)
+		}
+	}
+	if isRunc && len(left) > 0 {
+		// runc removes the leaf only: clean up the parents it made.
+		t.Logf("runc 1.1 leaves the parents it created: %v", left)
+		for _, d := range left {
+			_ = os.Remove(d)
+		}
+		return
+	}
+	for _, d := range left {
+		t.Errorf("delete left the cgroup directory %s", d)
 	}
 }

@@ -43,20 +43,22 @@ type evStats struct {
 	} `json:"data"`
 }
 
-// evUint reads a one-number cgroup file of the container from the host.
-func evUint(t *testing.T, b *bundle, h, file string) uint64 {
+// evUint reads a numeric logical cgroup value of the container (see
+// cgValue) from the host.
+func evUint(t *testing.T, b *bundle, key string) uint64 {
 	t.Helper()
-	text := strings.TrimSpace(readFile(t, filepath.Join(cgDir(t, b, h), file)))
+	text := cgValue(t, b, key)
 	n, err := strconv.ParseUint(text, 10, 64)
 	if err != nil {
-		t.Fatalf("parse %s/%s %q: %v", h, file, text, err)
+		t.Fatalf("parse %s %q: %v", key, text, err)
 	}
 	return n
 }
 
 // TestEventsStats: events --stats prints exactly one line, a stats event
 // with runc's keys, whose pids.current, pids.limit, memory limit and
-// usage match the host's cgroup files.
+// usage match the host's cgroup files (v2: memory.current), and whose
+// memory.raw is memory.stat (v1 total_rss, v2 anon).
 func TestEventsStats(t *testing.T) {
 	t.Parallel()
 	r := newRT(t)
@@ -77,9 +79,9 @@ func TestEventsStats(t *testing.T) {
 	var line string
 	var before, after uint64
 	stable := poll(func() bool {
-		before = evUint(t, b, "memory", "memory.usage_in_bytes")
+		before = evUint(t, b, "memory.usage")
 		res := r.must("events", "--stats", b.ID)
-		after = evUint(t, b, "memory", "memory.usage_in_bytes")
+		after = evUint(t, b, "memory.usage")
 		lines := strings.Split(strings.TrimSpace(res.Stdout), "\n")
 		if len(lines) != 1 {
 			t.Fatalf("events --stats printed %d lines:\n%s", len(lines), res.Stdout)
@@ -91,8 +93,8 @@ func TestEventsStats(t *testing.T) {
 		return before == after && ev.Data.Memory.Usage.Usage == before
 	})
 	if !stable {
-		t.Errorf("memory.usage.usage %d never matched the host's memory.usage_in_bytes (last %d before, %d after)",
-			ev.Data.Memory.Usage.Usage, before, after)
+		t.Errorf("memory.usage.usage %d never matched the host's %s (last %d before, %d after)",
+			ev.Data.Memory.Usage.Usage, cgWhere("memory.usage"), before, after)
 	}
 	if ev.Type != "stats" || ev.ID != b.ID {
 		t.Errorf("event type %q id %q", ev.Type, ev.ID)
@@ -107,7 +109,7 @@ func TestEventsStats(t *testing.T) {
 		}
 	}
 	d := ev.Data
-	if got, want := d.Pids.Current, evUint(t, b, "pids", "pids.current"); got != want || got != 3 {
+	if got, want := d.Pids.Current, evUint(t, b, "pids.current"); got != want || got != 3 {
 		t.Errorf("pids.current %d, host pids.current %d, want 3 (sh and two sleeps)", got, want)
 	}
 	if d.Pids.Limit != 50 {
@@ -119,12 +121,21 @@ func TestEventsStats(t *testing.T) {
 	if d.Memory.Usage.Usage == 0 {
 		t.Errorf("memory.usage.usage is 0")
 	}
-	if _, ok := d.Memory.Raw["total_rss"]; !ok {
-		t.Errorf("memory.raw lacks memory.stat's keys: %v", d.Memory.Raw)
+	rawKey := "total_rss"
+	if cgroupV2Only() {
+		rawKey = "anon"
 	}
-	if d.CPU.Usage.Total == 0 || len(d.CPU.Usage.Percpu) == 0 {
+	if _, ok := d.Memory.Raw[rawKey]; !ok {
+		t.Errorf("memory.raw lacks memory.stat's key %s: %v", rawKey, d.Memory.Raw)
+	}
+	if d.CPU.Usage.Total == 0 {
 		t.Errorf("cpu usage empty: %+v", d.CPU.Usage)
 	}
+	cgOnly(t, 1, "cgroup v2 has no per-cpu usage (cpuacct.usage_percpu): runc leaves percpu empty there", func(t *testing.T) {
+		if len(d.CPU.Usage.Percpu) == 0 {
+			t.Errorf("cpu usage has no percpu: %+v", d.CPU.Usage)
+		}
+	})
 }
 
 // TestEventsStopped: events on a stopped container fails as runc's does.

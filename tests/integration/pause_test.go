@@ -10,11 +10,12 @@ import (
 	"testing"
 )
 
-// This file: pause/resume through the v1 freezer, kill and delete of a
-// paused container, ps (json and table) and kill --all. The effects are
-// seen from the host: freezer.state, the task state of every container
-// process in /proc, a counter the container keeps writing to /out, files a
-// signal handler writes, cgroup.procs. Helpers are prefixed "pz".
+// This file: pause/resume through the freezer (v1 freezer.state, v2
+// cgroup.freeze), kill and delete of a paused container, ps (json and
+// table) and kill --all. The effects are seen from the host: the freezer
+// state (cgValue "freezer"), the task state of every container process in
+// /proc, a counter the container keeps writing to /out, files a signal
+// handler writes, cgroup.procs. Helpers are prefixed "pz".
 
 // pzCounter starts a container whose shell counts in /out/count, plus
 // what extra adds to the script (before the loop), and waits until the
@@ -65,10 +66,22 @@ func pzTaskState(pid int) string {
 	return ""
 }
 
-// pzFreezer reads the container's freezer.state from the host.
+// pzFreezer reads the container's freezer state from the host: FROZEN,
+// FREEZING or THAWED (v1 freezer.state; v2 cgroup.freeze and the frozen
+// key of cgroup.events).
 func pzFreezer(t *testing.T, b *bundle) string {
 	t.Helper()
-	return strings.TrimSpace(readFile(t, filepath.Join(cgDir(t, b, "freezer"), "freezer.state")))
+	return cgValue(t, b, "freezer")
+}
+
+// pzFrozenTask is the /proc state letter of a frozen task: D on v1 (the
+// freezer's TASK_FROZEN shows as uninterruptible), S on v2 (the task waits
+// in the cgroup freezer's signal-like trap).
+func pzFrozenTask() string {
+	if cgroupV2Only() {
+		return "S"
+	}
+	return "D"
 }
 
 // pzFails runs args and wants a failure whose stderr contains msg.
@@ -80,8 +93,8 @@ func pzFails(t *testing.T, r *rt, msg string, args ...string) {
 	}
 }
 
-// TestPauseResume: pause freezes every process (host freezer.state FROZEN,
-// each task in D state, the counter stops while the runtime is called five
+// TestPauseResume: pause freezes every process (host freezer state FROZEN,
+// each task frozen, the counter stops while the runtime is called five
 // more times) and state says paused; a second pause and a resume of a
 // running container fail with runc's words; resume thaws and the counter
 // moves again.
@@ -94,15 +107,15 @@ func TestPauseResume(t *testing.T) {
 		t.Errorf("state after pause: %q", st.Status)
 	}
 	if got := pzFreezer(t, b); got != "FROZEN" {
-		t.Errorf("host freezer.state = %q", got)
+		t.Errorf("host freezer state (%s) = %q", cgWhere("freezer"), got)
 	}
 	pids := pzPids(t, b)
 	if len(pids) < 1 {
 		t.Fatalf("ps lists no process of the paused container")
 	}
 	for _, p := range pids {
-		if st := pzTaskState(p); st != "D" && st != "" {
-			t.Errorf("pid %d of the paused container is in state %q, want D (frozen)", p, st)
+		if st := pzTaskState(p); st != pzFrozenTask() && st != "" {
+			t.Errorf("pid %d of the paused container is in state %q, want %s (frozen)", p, st, pzFrozenTask())
 		}
 	}
 	frozen := pzCount(b)
@@ -117,7 +130,7 @@ func TestPauseResume(t *testing.T) {
 		t.Errorf("state after resume: %q", st.Status)
 	}
 	if got := pzFreezer(t, b); got != "THAWED" {
-		t.Errorf("host freezer.state after resume = %q", got)
+		t.Errorf("host freezer state (%s) after resume = %q", cgWhere("freezer"), got)
 	}
 	pzAdvances(t, b, frozen)
 	pzFails(t, r, "container not paused", "resume", b.ID)
@@ -214,7 +227,7 @@ func TestPsJSONAndTable(t *testing.T) {
 	pids := pzPids(t, b)
 	slices.Sort(pids)
 	var procs []int
-	for _, f := range strings.Fields(readFile(t, filepath.Join(cgDir(t, b, "pids"), "cgroup.procs"))) {
+	for _, f := range strings.Fields(cgRead(t, b, "pids", "cgroup.procs")) {
 		n, _ := strconv.Atoi(f)
 		procs = append(procs, n)
 	}
@@ -280,7 +293,7 @@ while :; do sleep 0.05; done`)
 		t.Errorf("kill --all did not reach the init: %q", readOr(filepath.Join(b.Out, "init")))
 	}
 	if got := pzFreezer(t, b); got != "THAWED" {
-		t.Errorf("freezer.state after kill --all = %q", got)
+		t.Errorf("freezer state (%s) after kill --all = %q", cgWhere("freezer"), got)
 	}
 	if st := b.state(); st.Status != "running" {
 		t.Errorf("state after kill --all: %q", st.Status)

@@ -13,7 +13,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// This file: `update` on a live container (cgroup v1 / hybrid). The new
+// This file: `update` on a live container (cgroup v1 / hybrid and v2,
+// through cgroupfiles_test.go). The new
 // values are read from the host's cgroupfs and shown to bite inside the
 // container; zero values, which docker sends for "unchanged", change
 // nothing; devices are not touched; a stopped container and invalid values
@@ -24,12 +25,15 @@ import (
 // 512, pids.max 20 and a 64 MiB memory limit to update.
 func upStart(t *testing.T, r *rt, script string) (*bundle, int) {
 	t.Helper()
-	return startWaiting(t, r, func(b *bundle) {
-		res := cgRes(b)
-		res.CPU = &specs.LinuxCPU{Shares: u64(512)}
-		res.Pids = &specs.LinuxPids{Limit: i64(20)}
-		res.Memory = &specs.LinuxMemory{Limit: i64(64 << 20)}
-	}, script)
+	return startWaiting(t, r, upRes, script)
+}
+
+// upRes sets cpu shares 512, pids.max 20 and a 64 MiB memory limit.
+func upRes(b *bundle) {
+	res := cgRes(b)
+	res.CPU = &specs.LinuxCPU{Shares: u64(512)}
+	res.Pids = &specs.LinuxPids{Limit: i64(20)}
+	res.Memory = &specs.LinuxMemory{Limit: i64(64 << 20)}
 }
 
 // upStdin runs `update` with stdin from in.
@@ -74,27 +78,27 @@ func TestUpdateCgroupFiles(t *testing.T) {
 		args = append(args, "--cpuset-cpus", last, "--cpuset-mems", "0")
 	}
 	r.must(append(args, b.ID)...)
-	cgWant(t, b, "memory", "memory.limit_in_bytes", "134217728")
-	cgWant(t, b, "memory", "memory.memsw.limit_in_bytes", "268435456")
-	cgWant(t, b, "memory", "memory.soft_limit_in_bytes", "33554432")
-	cgWant(t, b, "cpu", "cpu.shares", "256")
-	cgWant(t, b, "cpu", "cpu.cfs_quota_us", "30000")
-	cgWant(t, b, "cpu", "cpu.cfs_period_us", "60000")
-	cgWant(t, b, "pids", "pids.max", "30")
+	cgWant(t, b, "memory.limit", "134217728")
+	cgWant(t, b, "memory.swap", "268435456")
+	cgWant(t, b, "memory.reservation", "33554432")
+	cgWant(t, b, "cpu.shares", "256")
+	cgWant(t, b, "cpu.quota", "30000")
+	cgWant(t, b, "cpu.period", "60000")
+	cgWant(t, b, "pids.max", "30")
 	if runtime.NumCPU() > 1 {
-		cgWant(t, b, "cpuset", "cpuset.cpus", last)
+		cgWant(t, b, "cpuset.cpus", last)
 		if got := statusField(t, pid, "Cpus_allowed_list"); got != last {
 			t.Errorf("init's Cpus_allowed_list %q, want %q", got, last)
 		}
 	}
 	// Lowering both limits again takes the other write order.
 	r.must("update", "--memory", "48M", "--memory-swap", "96M", b.ID)
-	cgWant(t, b, "memory", "memory.limit_in_bytes", "50331648")
-	cgWant(t, b, "memory", "memory.memsw.limit_in_bytes", "100663296")
+	cgWant(t, b, "memory.limit", "50331648")
+	cgWant(t, b, "memory.swap", "100663296")
 	// -1 makes the memory and, with it, the memory+swap limit unlimited.
 	r.must("update", "--memory", "-1", b.ID)
-	cgWant(t, b, "memory", "memory.limit_in_bytes", "9223372036854771712")
-	cgWant(t, b, "memory", "memory.memsw.limit_in_bytes", "9223372036854771712")
+	cgWant(t, b, "memory.limit", "-1")
+	cgWant(t, b, "memory.swap", "-1")
 	createFile(t, filepath.Join(b.Out, "stop")).Close()
 }
 
@@ -109,7 +113,7 @@ func TestUpdatePidsLimitBites(t *testing.T) {
 		b.script(`echo ok > /out/ready; while [ ! -e /out/go ]; do sleep 0.05; done
 sh -c 'while true; do sleep 1000 & echo $! >> /out/pids; done' 2>/out/forkerr
 n=0; while read p; do n=$((n+1)); done < /out/pids
-read max < /sys/fs/cgroup/pids/pids.max
+` + cgInside("pids") + `; read max < "$cg/pids.max"
 echo "started=$n max=$max" > /out/count
 while [ ! -e /out/stop ]; do sleep 0.05; done`)
 	})
@@ -117,7 +121,7 @@ while [ ! -e /out/stop ]; do sleep 0.05; done`)
 	r.must("start", b.ID)
 	waitFile(t, filepath.Join(b.Out, "ready"))
 	r.must("update", "--pids-limit", "5", b.ID)
-	cgWant(t, b, "pids", "pids.max", "5")
+	cgWant(t, b, "pids.max", "5")
 	createFile(t, filepath.Join(b.Out, "go")).Close()
 	if got := strings.TrimSpace(waitFile(t, filepath.Join(b.Out, "count"))); got != "started=3 max=5" {
 		t.Errorf("inside: %q, want started=3 max=5", got)
@@ -130,22 +134,43 @@ while [ ! -e /out/stop ]; do sleep 0.05; done`)
 
 // TestUpdateResourcesStdin: `--resources -` reads a linux.resources JSON
 // from stdin. The device rules it carries (containerd resends them) are
-// not applied: devices.list is what create made.
+// not applied: nodes outside create's allowlist still cannot be opened
+// (v1: devices.list is what create made; v2: the eBPF program stays).
 func TestUpdateResourcesStdin(t *testing.T) {
 	t.Parallel()
 	r := newRT(t)
-	b, _ := upStart(t, r, `true`)
-	devices := readFile(t, filepath.Join(cgDir(t, b, "devices"), "devices.list"))
+	b := r.newBundle(func(b *bundle) {
+		upRes(b)
+		cgAddCap(b, "CAP_MKNOD")
+		b.script(`echo ok > /out/ready; while [ ! -e /out/go ]; do sleep 0.05; done
+{
+` + cgDeviceScript + `
+} > /out/devices.tmp; mv /out/devices.tmp /out/devices
+while [ ! -e /out/stop ]; do sleep 0.05; done`)
+	})
+	b.mustCreate()
+	r.must("start", b.ID)
+	waitFile(t, filepath.Join(b.Out, "ready"))
+	devices := ""
+	if !cgroupV2Only() {
+		devices = cgRead(t, b, "devices", "devices.list")
+	}
 	in := `{"memory":{"limit":100663296},"cpu":{"shares":768,"quota":25000},"pids":{"limit":12},
 "devices":[{"allow":true,"access":"rwm"}]}`
 	if res := upStdin(r, in, "--resources", "-", b.ID); res.Code != 0 {
 		t.Fatalf("update: %s", res)
 	}
-	cgWant(t, b, "memory", "memory.limit_in_bytes", "100663296")
-	cgWant(t, b, "cpu", "cpu.shares", "768")
-	cgWant(t, b, "cpu", "cpu.cfs_quota_us", "25000")
-	cgWant(t, b, "pids", "pids.max", "12")
-	cgWant(t, b, "devices", "devices.list", strings.TrimSpace(devices))
+	cgWant(t, b, "memory.limit", "100663296")
+	cgWant(t, b, "cpu.shares", "768")
+	cgWant(t, b, "cpu.quota", "25000")
+	cgWant(t, b, "pids.max", "12")
+	createFile(t, filepath.Join(b.Out, "go")).Close()
+	out := waitFile(t, filepath.Join(b.Out, "devices"))
+	devWant(t, out, "mknod-ok", "/dev/lc read denied", "/dev/lp read denied", "/dev/km read denied",
+		"/dev/null write ok", "/dev/zero read ok", "Operation not permitted")
+	cgOnly(t, 1, "cgroup v2 has no devices.list: the opens above show the eBPF program is the one create attached", func(t *testing.T) {
+		cgRaw(t, b, "devices", "devices.list", devices)
+	})
 	createFile(t, filepath.Join(b.Out, "stop")).Close()
 }
 
@@ -156,7 +181,7 @@ func TestUpdateZeroLeavesUnchanged(t *testing.T) {
 	t.Parallel()
 	r := newRT(t)
 	b, _ := upStart(t, r, `true`)
-	cpus := readFile(t, filepath.Join(cgDir(t, b, "cpuset"), "cpuset.cpus"))
+	cpus := cgValue(t, b, "cpuset.cpus")
 	file := filepath.Join(t.TempDir(), "resources.json")
 	in := `{"memory":{"limit":0,"reservation":0,"swap":0,"kernel":0,"kernelTCP":0},
 "cpu":{"shares":0,"quota":40000,"period":0,"realtimeRuntime":0,"realtimePeriod":0,"cpus":"","mems":""},
@@ -165,11 +190,11 @@ func TestUpdateZeroLeavesUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.must("update", "--resources", file, b.ID)
-	cgWant(t, b, "cpu", "cpu.cfs_quota_us", "40000")
-	cgWant(t, b, "cpu", "cpu.shares", "512")
-	cgWant(t, b, "pids", "pids.max", "20")
-	cgWant(t, b, "memory", "memory.limit_in_bytes", "67108864")
-	cgWant(t, b, "cpuset", "cpuset.cpus", strings.TrimSpace(cpus))
+	cgWant(t, b, "cpu.quota", "40000")
+	cgWant(t, b, "cpu.shares", "512")
+	cgWant(t, b, "pids.max", "20")
+	cgWant(t, b, "memory.limit", "67108864")
+	cgWant(t, b, "cpuset.cpus", cpus)
 	createFile(t, filepath.Join(b.Out, "stop")).Close()
 }
 
@@ -183,7 +208,7 @@ func TestUpdateCreated(t *testing.T) {
 	})
 	b.mustCreate()
 	r.must("update", "--pids-limit", "7", b.ID)
-	cgWant(t, b, "pids", "pids.max", "7")
+	cgWant(t, b, "pids.max", "7")
 	if st := b.state(); st.Status != "created" {
 		t.Errorf("status after update %q, want created", st.Status)
 	}
@@ -233,6 +258,10 @@ func TestUpdatePersisted(t *testing.T) {
 			t.Fatal(err)
 		}
 		res := s.Linux.Resources
+		if res == nil || res.Memory == nil || res.Memory.Limit == nil || res.Memory.Swap == nil ||
+			res.CPU == nil || res.CPU.Shares == nil || res.Pids == nil || res.Pids.Limit == nil {
+			t.Fatalf("the stored config lacks the updated resources: %+v", res)
+		}
 		got := []int64{*res.Memory.Limit, *res.Memory.Swap, int64(*res.CPU.Shares), *res.Pids.Limit, int64(len(res.Devices))}
 		want := []int64{128 << 20, 192 << 20, 300, 20, int64(len(b.Spec.Linux.Resources.Devices))}
 		for i, name := range []string{"memory.limit", "memory.swap", "cpu.shares", "pids.limit", "len(devices)"} {
@@ -241,17 +270,17 @@ func TestUpdatePersisted(t *testing.T) {
 			}
 		}
 	}
-	cgWant(t, b, "memory", "memory.limit_in_bytes", "134217728")
-	cgWant(t, b, "cpu", "cpu.shares", "300")
+	cgWant(t, b, "memory.limit", "134217728")
+	cgWant(t, b, "cpu.shares", "300")
 	// 256M is above the recorded 192M memory+swap limit.
 	res := r.run("update", "--memory", "256M", "--cpu-share", "400", b.ID)
 	if isRunc {
 		t.Logf("runc: %s", res)
 	} else {
 		upRefused(t, res, "linux.resources.memory.swap", false)
-		cgWant(t, b, "cpu", "cpu.shares", "300")
+		cgWant(t, b, "cpu.shares", "300")
 	}
-	cgWant(t, b, "memory", "memory.limit_in_bytes", "134217728")
+	cgWant(t, b, "memory.limit", "134217728")
 	createFile(t, filepath.Join(b.Out, "stop")).Close()
 }
 
@@ -263,39 +292,40 @@ func TestUpdateInvalid(t *testing.T) {
 	t.Parallel()
 	r := newRT(t)
 	b, _ := upStart(t, r, `true`)
-	swappiness := readFile(t, filepath.Join(cgDir(t, b, "memory"), "memory.swappiness"))
+	swappiness := readOr(filepath.Join(cgDir(t, b, "memory"), "memory.swappiness"))
 	res := upStdin(r, `{"cpu":{"shares":256},"memory":{"swappiness":200}}`, "--resources", "-", b.ID)
 	if isRunc && res.Code == 0 {
 		t.Logf("runc 1.1 ignores memory.swappiness in update and applied the rest")
 	} else {
 		upRefused(t, res, "linux.resources.memory.swappiness", false)
-		cgWant(t, b, "cpu", "cpu.shares", "512")
+		cgWant(t, b, "cpu.shares", "512")
 	}
-	cgWant(t, b, "memory", "memory.swappiness", strings.TrimSpace(swappiness))
+	cgOnly(t, 1, "cgroup v2 has no memory.swappiness", func(t *testing.T) {
+		cgRaw(t, b, "memory", "memory.swappiness", strings.TrimSpace(swappiness))
+	})
 
 	upRefused(t, r.run("update", "--memory", "12Q", "--cpu-share", "256", b.ID), "invalid value for memory", true)
 	upRefused(t, r.run("update", "--cpu-share", "lots", b.ID), "invalid value for cpu-share", true)
 	upRefused(t, r.run("update", "--l3-cache-schema", "L3:0=f", b.ID), "l3-cache-schema", false)
 	if !isRunc {
-		cgWant(t, b, "cpu", "cpu.shares", "512")
-		cgWant(t, b, "memory", "memory.limit_in_bytes", "67108864")
+		cgWant(t, b, "cpu.shares", "512")
+		cgWant(t, b, "memory.limit", "67108864")
 	}
 	createFile(t, filepath.Join(b.Out, "stop")).Close()
 }
 
 // TestUpdateBlkioWeight: --blkio-weight reaches blkio.weight (CFQ) or
-// blkio.bfq.weight (BFQ); a kernel with neither is refused by name.
+// blkio.bfq.weight (BFQ), on v2 io.bfq.weight or, mapped, io.weight; a
+// kernel with none of them is refused by name.
 func TestUpdateBlkioWeight(t *testing.T) {
 	t.Parallel()
 	r := newRT(t)
 	b, _ := upStart(t, r, `true`)
-	dir := cgDir(t, b, "blkio")
 	res := r.run("update", "--blkio-weight", "500", b.ID)
-	got := readOr(filepath.Join(dir, "blkio.weight")) + readOr(filepath.Join(dir, "blkio.bfq.weight"))
-	if got == "" {
+	if file, got, want := cgWeight(t, b, 500); file == "" {
 		upRefused(t, res, "linux.resources.blockIO.weight", false)
-	} else if f := strings.Fields(got); res.Code != 0 || f[len(f)-1] != "500" {
-		t.Errorf("blkio weight files hold %q, want 500: %s", got, res)
+	} else if res.Code != 0 || got != want {
+		t.Errorf("host %s holds %q, want %q (blkio weight 500): %s", file, got, want, res)
 	}
 	createFile(t, filepath.Join(b.Out, "stop")).Close()
 }
@@ -305,6 +335,9 @@ func TestUpdateBlkioWeight(t *testing.T) {
 // refused, naming the field, and the old limit stays.
 func TestUpdateMemoryBelowUsage(t *testing.T) {
 	t.Parallel()
+	if cgroupV2Only() {
+		t.Skip("v1 only: cgroup v2's memory.max takes a limit below the usage (the kernel reclaims, then OOM-kills) where v1 refuses it with EBUSY")
+	}
 	if lines := strings.Split(strings.TrimSpace(readOr("/proc/swaps")), "\n"); len(lines) > 1 {
 		t.Skip("the host has swap: the kernel could reclaim the tmpfs pages")
 	}
@@ -315,6 +348,6 @@ func TestUpdateMemoryBelowUsage(t *testing.T) {
 	if !isRunc && !strings.Contains(res.Stderr, "the container uses") {
 		t.Errorf("the error does not give the usage: %s", res)
 	}
-	cgWant(t, b, "memory", "memory.limit_in_bytes", "67108864")
+	cgWant(t, b, "memory.limit", "67108864")
 	createFile(t, filepath.Join(b.Out, "stop")).Close()
 }
