@@ -18,15 +18,16 @@ export GO
 # runs them against runc instead).
 RUNTIME_DEP := $(if $(filter ./ocirun ocirun $(CURDIR)/ocirun,$(RUNTIME)),ocirun,deps)
 
-.PHONY: all ocirun deps demo test test-cgroup2 unit integration conformance bench fmt vet lint clean help
+.PHONY: all ocirun deps demo test test-cgroup2 test-systemd unit integration conformance bench fmt vet lint clean help
 
 all: ocirun
 
 help:
 	@echo "make [ocirun]  build ./ocirun (version $(VERSION), commit $(COMMIT))"
 	@echo "make demo      build, then run one container from a busybox bundle made here"
-	@echo "make test      unit tests, then the integration suite (root)"
+	@echo "make test      unit tests, the integration suite, then test-cgroup2 and test-systemd (root)"
 	@echo "make test-cgroup2  integration tests in a cgroup-v2-only qemu VM (root; CGROUP2_VM_RUN=regexp)"
+	@echo "make test-systemd  --systemd-cgroup tests in a qemu VM running systemd (root)"
 	@echo "make conformance  the OCI runtime-tools validation suite against ./ocirun (root)"
 	@echo "make bench     ocirun beside runc and crun: run, create/start/delete, peak RSS (root)"
 	@echo "make fmt|vet|lint|clean|deps"
@@ -49,10 +50,21 @@ test: deps
 	fi
 	pkgs=$$($(GO) list ./... | grep -v /tests/integration); $(GO) test $$pkgs
 	$(GO) test -count=1 -v -timeout $(TEST_TIMEOUT) ./tests/integration/
+	scripts/cgroup2-vm/run.sh
+	SYSTEMD_VM_CGROUP=unified scripts/systemd-vm/run.sh
+	SYSTEMD_VM_CGROUP=hybrid scripts/systemd-vm/run.sh
 
 # Boots a cgroup2-only kernel under qemu and runs the integration tests inside it; see the script.
+# `make test` runs it too, after the tests on this host.
 test-cgroup2: deps
 	scripts/cgroup2-vm/run.sh
+
+# Boots Debian with systemd under qemu (cgroup2, then hybrid) and runs the --systemd-cgroup tests
+# there; it uses the kernel test-cgroup2 downloads. `make test` runs it too.
+test-systemd: deps
+	@[ -n "$$(ls -d build/cgroup2-vm/cache/linux-image-*/ 2>/dev/null)" ] || scripts/cgroup2-vm/run.sh
+	SYSTEMD_VM_CGROUP=unified scripts/systemd-vm/run.sh
+	SYSTEMD_VM_CGROUP=hybrid scripts/systemd-vm/run.sh
 
 # The runtime-tools validation programs, built from the module at the commit pinned in
 # tests/conformance/run.sh, run one by one against $(RUNTIME); the result is checked against

@@ -57,11 +57,16 @@ if [ ! -x "$rootfs/lib/systemd/systemd" ]; then
 		step "apt-get install mmdebstrap"
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null
 	fi
-	step "mmdebstrap bookworm (systemd, dbus, busybox-static) into $rootfs"
+	# The Debian mirror is the one this host's apt uses (deb822 or one-line sources).
+	mirror=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '$1 == "URIs:" { print $2; exit }')
+	[ -n "$mirror" ] || mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+		awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { print $i; exit } }')
+	[ -n "$mirror" ] || die "no Debian mirror found in this host's apt sources"
+	step "mmdebstrap bookworm (systemd, dbus, busybox-static) from $mirror into $rootfs"
 	rm -rf "$rootfs.tmp"
 	mmdebstrap --quiet --variant=minbase --include=systemd,dbus,busybox-static,iproute2 \
 		--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
-		--dpkgopt='path-exclude=/usr/share/locale/*' bookworm "$rootfs.tmp" http://deb.debian.org/debian
+		--dpkgopt='path-exclude=/usr/share/locale/*' bookworm "$rootfs.tmp" "$mirror"
 	mv "$rootfs.tmp" "$rootfs"
 fi
 
