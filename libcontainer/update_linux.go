@@ -42,6 +42,9 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	if err := specutil.ValidateResources(merged); err != nil {
 		return fmt.Errorf("update container %s: %w", c.id, err)
 	}
+	if err := c.checkBeforeUpdate(merged, d); err != nil {
+		return fmt.Errorf("update container %s: %w", c.id, err)
+	}
 	if err := c.state.cgroup().Update(d); err != nil {
 		return fmt.Errorf("update container %s: %w", c.id, err)
 	}
@@ -52,6 +55,25 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	}
 	if err := writeFileAtomic(c.dir, configFile, b); err != nil {
 		return fmt.Errorf("update container %s: the cgroups are changed but the config is not: %w", c.id, err)
+	}
+	return nil
+}
+
+// checkBeforeUpdate refuses a new memory limit below the container's
+// current usage when memory.checkBeforeUpdate is set (in the request or
+// in the container's config): the kernel would reclaim or, on v2, OOM-kill
+// to get below it, which that setting asks not to risk.
+func (c *Container) checkBeforeUpdate(merged, d *specs.LinuxResources) error {
+	if d.Memory == nil || d.Memory.Limit == nil || *d.Memory.Limit <= 0 ||
+		merged.Memory == nil || merged.Memory.CheckBeforeUpdate == nil || !*merged.Memory.CheckBeforeUpdate {
+		return nil
+	}
+	st, err := c.state.cgroup().Stats()
+	if err != nil {
+		return fmt.Errorf("linux.resources.memory.checkBeforeUpdate: read the memory usage: %w", err)
+	}
+	if usage := st.Memory.Usage.Usage; uint64(*d.Memory.Limit) < usage {
+		return fmt.Errorf("linux.resources.memory.limit: %d is below the container's memory usage %d and memory.checkBeforeUpdate is set", *d.Memory.Limit, usage)
 	}
 	return nil
 }
@@ -79,6 +101,7 @@ func updateDelta(r *specs.LinuxResources) *specs.LinuxResources {
 			Limit: nz(m.Limit), Reservation: nz(m.Reservation), Swap: nz(m.Swap),
 			Kernel: nz(m.Kernel), KernelTCP: nz(m.KernelTCP),
 			Swappiness: m.Swappiness, DisableOOMKiller: m.DisableOOMKiller, UseHierarchy: m.UseHierarchy,
+			CheckBeforeUpdate: m.CheckBeforeUpdate,
 		}
 		if dm.Swappiness != nil && *dm.Swappiness == math.MaxUint64 {
 			dm.Swappiness = nil
@@ -145,6 +168,7 @@ func mergeResources(old, d *specs.LinuxResources) *specs.LinuxResources {
 		over(&mm.Swappiness, dm.Swappiness)
 		over(&mm.DisableOOMKiller, dm.DisableOOMKiller)
 		over(&mm.UseHierarchy, dm.UseHierarchy)
+		over(&mm.CheckBeforeUpdate, dm.CheckBeforeUpdate)
 		if dm.Limit != nil && *dm.Limit == -1 && dm.Swap == nil && mm.Swap != nil {
 			mm.Swap = dm.Limit
 		}

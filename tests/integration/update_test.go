@@ -333,6 +333,28 @@ func TestUpdateBlkioWeight(t *testing.T) {
 // TestUpdateMemoryBelowUsage: a memory limit below what the container
 // holds in tmpfs (which, without swap, the kernel cannot reclaim) is
 // refused, naming the field, and the old limit stays.
+// TestUpdateCheckBeforeUpdate: with memory.checkBeforeUpdate, a new limit
+// below the current usage is refused before the kernel is asked (on v2 it
+// would take it and OOM-kill), and the limit stays; a limit above the
+// usage still applies. The setting comes in the request here; from the
+// container's config it works the same (the two are merged).
+func TestUpdateCheckBeforeUpdate(t *testing.T) {
+	t.Parallel()
+	r := newRT(t)
+	b, _ := upStart(t, r, `dd if=/dev/zero of=/dev/shm/fill bs=1M count=24 2>/dev/null`)
+	res := upStdin(r, `{"memory":{"limit":8388608,"checkBeforeUpdate":true}}`, "--resources", "-", b.ID)
+	upRefused(t, res, "linux.resources.memory.limit", false)
+	if !isRunc && !strings.Contains(res.Stderr, "checkBeforeUpdate") {
+		t.Errorf("the error does not name checkBeforeUpdate: %s", res)
+	}
+	cgWant(t, b, "memory.limit", "67108864")
+	if res := upStdin(r, `{"memory":{"limit":100663296,"checkBeforeUpdate":true}}`, "--resources", "-", b.ID); res.Code != 0 {
+		t.Fatalf("update above the usage: %s", res)
+	}
+	cgWant(t, b, "memory.limit", "100663296")
+	createFile(t, filepath.Join(b.Out, "stop")).Close()
+}
+
 func TestUpdateMemoryBelowUsage(t *testing.T) {
 	t.Parallel()
 	if cgroupV2Only() {
