@@ -64,6 +64,7 @@ if [ ! -x "$rootfs/lib/systemd/systemd" ]; then
 	[ -n "$mirror" ] || die "no Debian mirror found in this host's apt sources"
 	step "mmdebstrap bookworm (systemd, dbus, busybox-static) from $mirror into $rootfs"
 	rm -rf "$rootfs.tmp"
+	mkdir -p "$(dirname "$rootfs")"
 	mmdebstrap --quiet --variant=minbase --include=systemd,dbus,busybox-static,iproute2 \
 		--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
 		--dpkgopt='path-exclude=/usr/share/locale/*' bookworm "$rootfs.tmp" "$mirror"
