@@ -11,6 +11,9 @@ TEST_TIMEOUT ?= 30m
 VERSION      := $(shell cat VERSION 2>/dev/null || echo unknown)
 COMMIT       := $(shell git rev-parse --verify -q HEAD 2>/dev/null || echo unknown)
 LDFLAGS      := -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
+# urfave_cli_no_docs drops urfave/cli's man/markdown generation and with it blackfriday, whose
+# package init ran in every exec of ocirun, `ocirun init` included.
+BUILDTAGS    ?= urfave_cli_no_docs
 export CGO_ENABLED := 1
 export GO
 
@@ -38,7 +41,7 @@ deps:
 	@scripts/deps.sh build
 
 ocirun: deps
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o ocirun .
+	$(GO) build -trimpath -tags "$(BUILDTAGS)" -ldflags "$(LDFLAGS)" -o ocirun .
 
 demo: $(RUNTIME_DEP)
 	RUNTIME=$(RUNTIME) scripts/demo.sh

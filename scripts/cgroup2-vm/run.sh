@@ -105,7 +105,7 @@ else
 	ocirun=$out/ocirun
 	ldflags="-X main.version=$(cat "$repo/VERSION" 2>/dev/null || echo unknown)"
 	ldflags+=" -X main.gitCommit=$(git -C "$repo" rev-parse --verify -q HEAD || echo unknown)"
-	(cd "$repo" && CGO_ENABLED=1 go build -trimpath -ldflags "$ldflags" -o "$ocirun" .)
+	(cd "$repo" && CGO_ENABLED=1 go build -trimpath -tags urfave_cli_no_docs -ldflags "$ldflags" -o "$ocirun" .)
 fi
 step "go test -c ./tests/integration/"
 (cd "$repo" && CGO_ENABLED=1 go test -c -o "$out/integration.test" ./tests/integration/)

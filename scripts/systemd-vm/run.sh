@@ -79,7 +79,7 @@ if [ -n "${SYSTEMD_VM_OCIRUN:-}" ]; then
 else
 	step "go build ocirun"
 	ocirun=$out/ocirun
-	(cd "$repo" && CGO_ENABLED=1 go build -trimpath -o "$ocirun" .)
+	(cd "$repo" && CGO_ENABLED=1 go build -trimpath -tags urfave_cli_no_docs -o "$ocirun" .)
 fi
 step "go test -c ./tests/integration/"
 (cd "$repo" && CGO_ENABLED=1 go test -c -o "$out/integration.test" ./tests/integration/)

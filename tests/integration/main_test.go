@@ -105,7 +105,7 @@ func pickRuntime(work string) error {
 		runtimeBin = p
 	} else {
 		runtimeBin = filepath.Join(work, "ocirun")
-		build := exec.Command("go", "build", "-o", runtimeBin, ".")
+		build := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-o", runtimeBin, ".")
 		build.Dir = filepath.Join("..", "..")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
