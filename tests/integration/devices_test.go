@@ -58,7 +58,8 @@ func devConsoleRun(t *testing.T, mut func(b *bundle), script string) string {
 	b.mustCreate("--console-socket", sock)
 	master := awaitMaster()
 	r.must("start", b.ID)
-	text := readConsoleUntil(t, master, "dev-done")
+	// The whole line: "dev-done" and its newline can come in two reads.
+	text := readConsoleUntil(t, master, "dev-done\r\n")
 	if !strings.Contains(text, "dev-done\n") {
 		t.Fatalf("console output ended before dev-done: %q", text)
 	}
