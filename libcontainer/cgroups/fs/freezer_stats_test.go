@@ -215,8 +215,8 @@ func TestStatsParseErrors(t *testing.T) {
 
 func TestHugePageName(t *testing.T) {
 	for kb, want := range map[uint64]string{2048: "2MB", 1048576: "1GB", 64: "64KB", 32768: "32MB"} {
-		if got := hugePageName(kb); got != want {
-			t.Errorf("hugePageName(%d) = %q, want %q", kb, got, want)
+		if got := cgroups.HugePageName(kb << 10); got != want {
+			t.Errorf("HugePageName(%d) = %q, want %q", kb, got, want)
 		}
 	}
 }

@@ -43,19 +43,10 @@ func (m *Manager) Stats() (*cgroups.Stats, error) {
 	return s, nil
 }
 
-// statFile reads dir/file; ok is false when the file does not exist.
-func statFile(dir, file string) (string, bool, error) {
-	text, err := cgroups.ReadTrimmed(filepath.Join(dir, file))
-	if errors.Is(err, os.ErrNotExist) {
-		return "", false, nil
-	}
-	return text, err == nil, err
-}
-
 // statUint reads a one-number file into *dst, leaving it when the file is
 // missing. "max" (pids.max) reads as 0, runc's "no limit".
 func statUint(dir, file string, dst *uint64) error {
-	text, ok, err := statFile(dir, file)
+	text, ok, err := cgroups.StatFile(dir, file)
 	if !ok || text == "max" {
 		return err
 	}
@@ -67,30 +58,9 @@ func statUint(dir, file string, dst *uint64) error {
 	return nil
 }
 
-// statKeyed reads a "key value" per line file (cpu.stat, memory.stat).
-func statKeyed(dir, file string) (map[string]uint64, error) {
-	text, ok, err := statFile(dir, file)
-	if !ok {
-		return nil, err
-	}
-	kv := map[string]uint64{}
-	for _, l := range cgroups.Lines(text) {
-		f := strings.Fields(l)
-		if len(f) != 2 {
-			return nil, fmt.Errorf("parse %s line %q", file, l)
-		}
-		v, err := strconv.ParseUint(f[1], 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("parse %s line %q: %w", file, l, err)
-		}
-		kv[f[0]] = v
-	}
-	return kv, nil
-}
-
 // statUints reads a file of space-separated numbers (cpuacct.usage_percpu).
 func statUints(dir, file string) ([]uint64, error) {
-	text, ok, err := statFile(dir, file)
+	text, ok, err := cgroups.StatFile(dir, file)
 	if !ok {
 		return nil, err
 	}
@@ -106,7 +76,7 @@ func statUints(dir, file string) ([]uint64, error) {
 }
 
 func statCPU(dir string, s *cgroups.Stats) error {
-	kv, err := statKeyed(dir, "cpu.stat")
+	kv, err := cgroups.StatKeyed(dir, "cpu.stat")
 	if err != nil {
 		return err
 	}
@@ -129,7 +99,7 @@ func statCpuacct(dir string, s *cgroups.Stats) error {
 	if u.PercpuUser, err = statUints(dir, "cpuacct.usage_percpu_user"); err != nil {
 		return err
 	}
-	kv, err := statKeyed(dir, "cpuacct.stat")
+	kv, err := cgroups.StatKeyed(dir, "cpuacct.stat")
 	if err != nil {
 		return err
 	}
@@ -141,7 +111,7 @@ func statCpuacct(dir string, s *cgroups.Stats) error {
 func statCpuset(dir string, s *cgroups.Stats) error {
 	c := &s.CPUSet
 	for file, dst := range map[string]*[]uint16{"cpuset.cpus": &c.CPUs, "cpuset.mems": &c.Mems} {
-		text, ok, err := statFile(dir, file)
+		text, ok, err := cgroups.StatFile(dir, file)
 		if err != nil {
 			return err
 		}
@@ -166,7 +136,7 @@ func statCpuset(dir string, s *cgroups.Stats) error {
 			return err
 		}
 	}
-	text, ok, err := statFile(dir, "cpuset.sched_relax_domain_level")
+	text, ok, err := cgroups.StatFile(dir, "cpuset.sched_relax_domain_level")
 	if err != nil || !ok {
 		return err
 	}
@@ -193,7 +163,7 @@ func memoryEntry(dir, prefix string, e *cgroups.MemoryEntry) error {
 
 func statMemory(dir string, s *cgroups.Stats) error {
 	m := &s.Memory
-	raw, err := statKeyed(dir, "memory.stat")
+	raw, err := cgroups.StatKeyed(dir, "memory.stat")
 	if err != nil {
 		return err
 	}
@@ -218,7 +188,7 @@ func statPids(dir string, s *cgroups.Stats) error {
 // blkioEntries parses "maj:min Op value" lines (or "maj:min value" ones);
 // the "Total N" summary line is dropped, as runc does.
 func blkioEntries(dir, file string) ([]cgroups.BlkioEntry, error) {
-	text, ok, err := statFile(dir, file)
+	text, ok, err := cgroups.StatFile(dir, file)
 	if !ok {
 		return nil, err
 	}
@@ -287,7 +257,7 @@ func statHugetlb(dir string, s *cgroups.Stats) error {
 		if err != nil {
 			continue
 		}
-		size := hugePageName(n)
+		size := cgroups.HugePageName(n << 10)
 		var h cgroups.Hugetlb
 		prefix := "hugetlb." + size + "."
 		for file, dst := range map[string]*uint64{"usage_in_bytes": &h.Usage, "max_usage_in_bytes": &h.Max, "failcnt": &h.Failcnt} {
@@ -298,17 +268,6 @@ func statHugetlb(dir string, s *cgroups.Stats) error {
 		s.Hugetlb[size] = h
 	}
 	return nil
-}
-
-// hugePageName turns a size in KiB into the kernel's hugetlb file name part.
-func hugePageName(kb uint64) string {
-	units := []string{"KB", "MB", "GB", "TB"}
-	i := 0
-	for kb >= 1024 && kb%1024 == 0 && i < len(units)-1 {
-		kb /= 1024
-		i++
-	}
-	return strconv.FormatUint(kb, 10) + units[i]
 }
 
 // AllPids lists the processes of the container's cgroup and of the cgroups

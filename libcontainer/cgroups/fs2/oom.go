@@ -50,7 +50,7 @@ func (n *oomNotify) Fd() int { return n.fd }
 
 // oomKills reads oom_kill from memory.events.
 func (n *oomNotify) oomKills() (uint64, error) {
-	kv, err := statKeyed(n.dir, "memory.events")
+	kv, err := cgroups.StatKeyed(n.dir, "memory.events")
 	if err != nil || kv == nil {
 		return 0, err
 	}

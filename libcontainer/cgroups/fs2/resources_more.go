@@ -139,18 +139,6 @@ func keyedLine(text, key string) string {
 	return ""
 }
 
-// hugePageName is the kernel's name for a huge page size in its hugetlb
-// files (mm/hugetlb.c's mem_fmt): whole GB, else MB, else KB.
-func hugePageName(bytes uint64) string {
-	switch {
-	case bytes >= 1<<30:
-		return strconv.FormatUint(bytes>>30, 10) + "GB"
-	case bytes >= 1<<20:
-		return strconv.FormatUint(bytes>>20, 10) + "MB"
-	}
-	return strconv.FormatUint(bytes>>10, 10) + "KB"
-}
-
 func (m *Manager) setHugetlb(r *specs.LinuxResources, live bool) error {
 	for i, h := range r.HugepageLimits {
 		field := fmt.Sprintf("hugepageLimits[%d]", i)
@@ -158,7 +146,7 @@ func (m *Manager) setHugetlb(r *specs.LinuxResources, live bool) error {
 		if err != nil {
 			return cgroups.FieldErr(field+".pageSize", err)
 		}
-		name := hugePageName(hp)
+		name := cgroups.HugePageName(hp)
 		file := "hugetlb." + name + ".max"
 		if !cgroups.Exists(m.Dir, file) {
 			if sizes, _ := filepath.Glob(filepath.Join(m.Dir, "hugetlb.*.max")); len(sizes) > 0 {

@@ -298,8 +298,8 @@ func TestConversions(t *testing.T) {
 		}
 	}
 	for b, name := range map[uint64]string{64 << 10: "64KB", 2 << 20: "2MB", 32 << 20: "32MB", 1 << 30: "1GB", 16 << 30: "16GB"} {
-		if got := hugePageName(b); got != name {
-			t.Errorf("hugePageName(%d) = %q, want %q", b, got, name)
+		if got := cgroups.HugePageName(b); got != name {
+			t.Errorf("HugePageName(%d) = %q, want %q", b, got, name)
 		}
 	}
 	ps := os.Getpagesize()

@@ -23,11 +23,9 @@ package fs2
 // is skipped; any other read or parse error fails.
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -53,61 +51,18 @@ func (m *Manager) Stats() (*cgroups.Stats, error) {
 	return s, nil
 }
 
-// statFile reads dir/file; ok is false when the file does not exist.
-func statFile(dir, file string) (string, bool, error) {
-	text, err := cgroups.ReadTrimmed(filepath.Join(dir, file))
-	if errors.Is(err, os.ErrNotExist) {
-		return "", false, nil
-	}
-	return text, err == nil, err
-}
-
-// parseUint parses a control file's number, "max" being math.MaxUint64.
-func parseUint(file, s string) (uint64, error) {
-	if s == "max" {
-		return math.MaxUint64, nil
-	}
-	v, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("parse %s: %w", file, err)
-	}
-	return v, nil
-}
-
 // statUint reads a one-number file; ok is false when it does not exist.
 func statUint(dir, file string) (v uint64, ok bool, err error) {
-	text, ok, err := statFile(dir, file)
+	text, ok, err := cgroups.StatFile(dir, file)
 	if !ok {
 		return 0, false, err
 	}
-	v, err = parseUint(file, text)
+	v, err = cgroups.ParseStatUint(file, text)
 	return v, err == nil, err
 }
 
-// statKeyed reads a flat keyed file ("key value" lines: cpu.stat,
-// memory.stat, memory.events).
-func statKeyed(dir, file string) (map[string]uint64, error) {
-	text, ok, err := statFile(dir, file)
-	if !ok {
-		return nil, err
-	}
-	kv := map[string]uint64{}
-	for _, l := range cgroups.Lines(text) {
-		f := strings.Fields(l)
-		if len(f) != 2 {
-			return nil, fmt.Errorf("parse %s line %q", file, l)
-		}
-		v, err := parseUint(file, f[1])
-		if err != nil {
-			return nil, fmt.Errorf("parse %s line %q: %w", file, l, err)
-		}
-		kv[f[0]] = v
-	}
-	return kv, nil
-}
-
 func statCPU(dir string, s *cgroups.Stats) error {
-	kv, err := statKeyed(dir, "cpu.stat")
+	kv, err := cgroups.StatKeyed(dir, "cpu.stat")
 	if err != nil || kv == nil {
 		return err
 	}
@@ -123,7 +78,7 @@ func statCPU(dir string, s *cgroups.Stats) error {
 }
 
 func statMemory(dir string, s *cgroups.Stats) error {
-	raw, err := statKeyed(dir, "memory.stat")
+	raw, err := cgroups.StatKeyed(dir, "memory.stat")
 	if err != nil {
 		return err
 	}
@@ -186,7 +141,7 @@ func statPids(dir string, s *cgroups.Stats) error {
 
 // statIO reads io.stat: "MAJ:MIN rbytes=N wbytes=N rios=N wios=N ..." lines.
 func statIO(dir string, s *cgroups.Stats) error {
-	text, ok, err := statFile(dir, "io.stat")
+	text, ok, err := cgroups.StatFile(dir, "io.stat")
 	if err != nil || !ok {
 		return err
 	}
@@ -246,7 +201,7 @@ func statHugetlb(dir string, s *cgroups.Stats) error {
 		if err != nil {
 			continue
 		}
-		size := hugePageName(n << 10)
+		size := cgroups.HugePageName(n << 10)
 		prefix := "hugetlb." + size + ".rsvd"
 		if !cgroups.Exists(dir, prefix+".current") {
 			prefix = "hugetlb." + size
@@ -258,7 +213,7 @@ func statHugetlb(dir string, s *cgroups.Stats) error {
 		if !ok {
 			continue // hugetlb not enabled here
 		}
-		ev, err := statKeyed(dir, prefix+".events")
+		ev, err := cgroups.StatKeyed(dir, prefix+".events")
 		if err != nil {
 			return err
 		}
