@@ -141,7 +141,9 @@ func (m *Manager) Create() error {
 	defer func() { m.Planned = nil }()
 	for _, dir := range m.dirs() {
 		before := len(m.Created)
-		if err := m.mkdirs(dir); err != nil {
+		made, err := cgroups.MakeDirs("/", dir)
+		m.Created = append(m.Created, made...)
+		if err != nil {
 			return err
 		}
 		if m.Paths["cpuset"] == dir && len(m.Created) > before {
@@ -159,10 +161,7 @@ func (m *Manager) Create() error {
 func (m *Manager) Plan() {
 	m.Planned = nil
 	for _, dir := range m.dirs() {
-		for d := dir; d != "/" && d != "."; d = filepath.Dir(d) {
-			if _, err := os.Lstat(d); err == nil {
-				break
-			}
+		for _, d := range cgroups.MissingDirs("/", dir) {
 			if !slices.Contains(m.Planned, d) {
 				m.Planned = append(m.Planned, d)
 			}
@@ -200,40 +199,6 @@ func (m *Manager) dirs() []string {
 	}
 	slices.Sort(dirs)
 	return dirs
-}
-
-// mkdirs creates dir and its missing parents, appending each to Created.
-// A parent that another container's delete removes between our look and our
-// mkdir (ENOENT) makes us look again.
-func (m *Manager) mkdirs(dir string) error {
-	for try := 0; ; try++ {
-		err := m.mkdirsOnce(dir)
-		if err == nil || !errors.Is(err, os.ErrNotExist) || try == 4 {
-			return err
-		}
-	}
-}
-
-func (m *Manager) mkdirsOnce(dir string) error {
-	var missing []string
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Lstat(d); err == nil {
-			break
-		} else if !errors.Is(err, os.ErrNotExist) || d == "/" {
-			return fmt.Errorf("create cgroup %s: %w", dir, err)
-		}
-		missing = append(missing, d)
-	}
-	for _, d := range slices.Backward(missing) {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			if errors.Is(err, os.ErrExist) {
-				continue // made by someone else meanwhile: not ours to remove
-			}
-			return fmt.Errorf("create cgroup: %w", err)
-		}
-		m.Created = append(m.Created, d)
-	}
-	return nil
 }
 
 // initCpuset fills cpuset.cpus and cpuset.mems of dir and of every empty

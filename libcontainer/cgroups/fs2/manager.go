@@ -107,58 +107,19 @@ func newManager(root, dir string) (*Manager, error) {
 // Plan records in Planned the directories that are missing now, i.e. those
 // Create is about to make, parents first.
 func (m *Manager) Plan() {
-	m.Planned = nil
-	for d := m.Dir; d != m.Root && len(d) > len(m.Root); d = filepath.Dir(d) {
-		if _, err := os.Lstat(d); err == nil {
-			break
-		}
-		m.Planned = append(m.Planned, d)
-	}
-	slices.Reverse(m.Planned)
+	m.Planned = cgroups.MissingDirs(m.Root, m.Dir)
 }
 
 // Create makes the missing directories, recording them in Created, and
 // enables the controllers the container may need on the way down.
 func (m *Manager) Create() error {
 	defer func() { m.Planned = nil }()
-	if err := m.mkdirs(); err != nil {
+	made, err := cgroups.MakeDirs(m.Root, m.Dir)
+	m.Created = append(m.Created, made...)
+	if err != nil {
 		return err
 	}
 	return enableControllers(m.Root, m.Dir)
-}
-
-// mkdirs creates Dir and its missing parents, appending each to Created.
-// A parent that another container's delete removes between our look and
-// our mkdir (ENOENT) makes us look again.
-func (m *Manager) mkdirs() error {
-	for try := 0; ; try++ {
-		err := m.mkdirsOnce()
-		if err == nil || !errors.Is(err, os.ErrNotExist) || try == 4 {
-			return err
-		}
-	}
-}
-
-func (m *Manager) mkdirsOnce() error {
-	var missing []string
-	for d := m.Dir; ; d = filepath.Dir(d) {
-		if _, err := os.Lstat(d); err == nil {
-			break
-		} else if !errors.Is(err, os.ErrNotExist) || d == m.Root || len(d) < len(m.Root) {
-			return fmt.Errorf("create cgroup %s: %w", m.Dir, err)
-		}
-		missing = append(missing, d)
-	}
-	for _, d := range slices.Backward(missing) {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			if errors.Is(err, os.ErrExist) {
-				continue // made by someone else meanwhile: not ours to remove
-			}
-			return fmt.Errorf("create cgroup: %w", err)
-		}
-		m.Created = append(m.Created, d)
-	}
-	return nil
 }
 
 // enableControllers walks from root down to dir's parent and, in each,
