@@ -67,3 +67,26 @@ func HugePageName(bytes uint64) string {
 	}
 	return strconv.FormatUint(bytes>>10, 10) + "KB"
 }
+
+// HugePagesDir lists the kernel's huge page sizes; tests replace it.
+var HugePagesDir = "/sys/kernel/mm/hugepages"
+
+// HugePageSizes returns the kernel's huge page sizes in bytes (none when it
+// has no huge pages).
+func HugePageSizes() []uint64 {
+	entries, err := os.ReadDir(HugePagesDir)
+	if err != nil {
+		return nil
+	}
+	var sizes []uint64
+	for _, e := range entries {
+		kb, ok := strings.CutPrefix(e.Name(), "hugepages-")
+		if !ok {
+			continue
+		}
+		if n, err := strconv.ParseUint(strings.TrimSuffix(kb, "kB"), 10, 64); err == nil {
+			sizes = append(sizes, n<<10)
+		}
+	}
+	return sizes
+}

@@ -244,20 +244,8 @@ func statBlkio(dir string, s *cgroups.Stats) error {
 // statHugetlb reads hugetlb.<size>.* for each size the kernel offers,
 // named as runc names them ("2MB", "1GB").
 func statHugetlb(dir string, s *cgroups.Stats) error {
-	entries, err := os.ReadDir("/sys/kernel/mm/hugepages")
-	if err != nil {
-		return nil // no huge pages on this kernel
-	}
-	for _, e := range entries {
-		kb, ok := strings.CutPrefix(e.Name(), "hugepages-")
-		if !ok {
-			continue
-		}
-		n, err := strconv.ParseUint(strings.TrimSuffix(kb, "kB"), 10, 64)
-		if err != nil {
-			continue
-		}
-		size := cgroups.HugePageName(n << 10)
+	for _, bytes := range cgroups.HugePageSizes() {
+		size := cgroups.HugePageName(bytes)
 		var h cgroups.Hugetlb
 		prefix := "hugetlb." + size + "."
 		for file, dst := range map[string]*uint64{"usage_in_bytes": &h.Usage, "max_usage_in_bytes": &h.Max, "failcnt": &h.Failcnt} {

@@ -25,15 +25,11 @@ package fs2
 import (
 	"fmt"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 
 	"github.com/ocirun/ocirun/libcontainer/cgroups"
 )
-
-// hugePagesDir lists the huge page sizes of the kernel; tests replace it.
-var hugePagesDir = "/sys/kernel/mm/hugepages"
 
 // Stats reads the container's usage counters.
 func (m *Manager) Stats() (*cgroups.Stats, error) {
@@ -188,20 +184,8 @@ func statIO(dir string, s *cgroups.Stats) error {
 // statHugetlb reads, for each huge page size of the kernel, its usage and
 // how often the limit was hit.
 func statHugetlb(dir string, s *cgroups.Stats) error {
-	entries, err := os.ReadDir(hugePagesDir)
-	if err != nil {
-		return nil // no huge pages on this kernel
-	}
-	for _, ent := range entries {
-		kb, ok := strings.CutPrefix(ent.Name(), "hugepages-")
-		if !ok {
-			continue
-		}
-		n, err := strconv.ParseUint(strings.TrimSuffix(kb, "kB"), 10, 64)
-		if err != nil {
-			continue
-		}
-		size := cgroups.HugePageName(n << 10)
+	for _, bytes := range cgroups.HugePageSizes() {
+		size := cgroups.HugePageName(bytes)
 		prefix := "hugetlb." + size + ".rsvd"
 		if !cgroups.Exists(dir, prefix+".current") {
 			prefix = "hugetlb." + size

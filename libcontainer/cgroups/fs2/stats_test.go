@@ -20,9 +20,9 @@ func TestStatsFake(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	old := hugePagesDir
-	hugePagesDir = hp
-	t.Cleanup(func() { hugePagesDir = old })
+	old := cgroups.HugePagesDir
+	cgroups.HugePagesDir = hp
+	t.Cleanup(func() { cgroups.HugePagesDir = old })
 	for f, v := range map[string]string{
 		"cpu.stat":            "usage_usec 100\nuser_usec 60\nsystem_usec 40\nnr_periods 7\nnr_throttled 2\nthrottled_usec 5\n",
 		"memory.stat":         "anon 4096\nfile 8192\n",
